@@ -1,0 +1,6 @@
+"""The teaching domains, written the way you would write your own application.
+
+- :mod:`workbench.examples.ticketing`: conferences, ticket purchases, timeouts.
+- :mod:`workbench.examples.sponsorship`: a sponsorship CRM (contracts, invoices).
+- :mod:`workbench.examples.history`: a seeded generator of believable histories.
+"""
