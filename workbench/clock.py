@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 __all__ = ["Clock", "ManualClock", "SystemClock", "current_clock", "now", "use_clock"]
@@ -34,7 +34,7 @@ class SystemClock:
     """The wall clock, in UTC."""
 
     def now(self) -> datetime:
-        return datetime.now(tz=timezone.utc)
+        return datetime.now(tz=UTC)
 
     def __repr__(self) -> str:
         return "SystemClock()"
@@ -48,7 +48,7 @@ class ManualClock:
     """
 
     def __init__(self, start: datetime | None = None) -> None:
-        start = start or datetime(2018, 1, 1, tzinfo=timezone.utc)
+        start = start or datetime(2018, 1, 1, tzinfo=UTC)
         if start.tzinfo is None:
             raise ValueError(
                 f"ManualClock needs a timezone-aware start, got {start!r}; "

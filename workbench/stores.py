@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -49,7 +50,6 @@ SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 SQLITE_HEADER = b"SQLite format 3\x00"
 EVENT_COLUMNS = ("originator_id", "originator_version", "topic", "state")
 
-StoreSpec = "str | Path | Store | None"
 TApplication = TypeVar("TApplication", bound=Application[Any])
 
 _HELP = (
@@ -199,18 +199,19 @@ def sqlite_event_tables(path: str | Path) -> list[str]:
     if header and header != SQLITE_HEADER:
         raise StoreError(f"{path} is not an SQLite database (its first bytes are {header[:8]!r})")
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
             found = []
-            for table in tables:
+            for table in _table_names(conn):
                 columns = [r[1] for r in conn.execute(f"PRAGMA table_info('{table}')")]
                 if all(c in columns for c in EVENT_COLUMNS):
                     found.append(table)
     except sqlite3.DatabaseError as e:
         raise StoreError(f"{path} cannot be read as an SQLite database: {e}") from None
-    finally:
-        conn.close()
     return found
+
+
+def _table_names(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
 
 
 def _check_sqlite_file(path: Path, readonly: bool) -> None:
@@ -225,9 +226,8 @@ def _check_sqlite_file(path: Path, readonly: bool) -> None:
         return
     found = sqlite_event_tables(path)
     if "stored_events" not in found:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        conn.close()
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            names = _table_names(conn)
         if names:
             raise StoreError(
                 f"{path} is an SQLite database but not an eventsourcing store "

@@ -57,5 +57,6 @@ class Sponsorship(Application[UUID]):
         if sponsor_id not in self.repository:
             raise SponsorshipError(f"there is no sponsor with id {sponsor_id}")
         sponsor = self.repository.get(sponsor_id)
-        assert isinstance(sponsor, Sponsor)
+        if not isinstance(sponsor, Sponsor):
+            raise SponsorshipError(f"{sponsor_id} is not a sponsor")
         return sponsor

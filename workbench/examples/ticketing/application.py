@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from workbench import clock
 from workbench.examples.ticketing.domainmodel import (
     Conference,
     TicketingError,
     TicketPurchase,
-    reservation_deadline,
+    cancel_purchased_ticket,
+    start_complimentary_purchase,
+    start_purchase,
+    time_out_purchase,
 )
+
+
+T = TypeVar("T")
 
 
 class DateAsISO(Transcoding):
@@ -91,23 +96,9 @@ class Ticketing(Application[UUID]):
         reference: str | None = None,
     ) -> UUID:
         """Reserve tickets for a customer; they are held for 30 minutes until paid."""
-        if not customer.strip():
-            raise TicketingError("a purchase needs the customer's name")
         conference = self.get_conference(conference_id)
         reference = reference or f"{conference.code}-{uuid4().hex[:8].upper()}"
-        purchase_id = TicketPurchase.create_id(reference)
-        conference.reserve(purchase_id, quantities)
-        total = conference.price_of(quantities, discount_code or None)
-        purchase = TicketPurchase(
-            conference_id=conference.id,
-            reference=reference,
-            customer=customer.strip(),
-            quantities=dict(quantities),
-            unit_prices={t: conference.prices[t] for t in quantities},
-            discount_code=discount_code or None,
-            total=total,
-            reserved_until=reservation_deadline(clock.now()),
-        )
+        purchase = start_purchase(conference, reference, customer, quantities, discount_code)
         self.save(conference, purchase)
         return purchase.id
 
@@ -120,17 +111,15 @@ class Ticketing(Application[UUID]):
     def time_out(self, purchase_id: UUID) -> None:
         """Release the tickets of an unpaid purchase."""
         purchase = self.get_purchase(purchase_id)
-        purchase.time_out()
         conference = self.get_conference(purchase.conference_id)
-        conference.release(purchase.id, purchase.quantities, reason="timed out")
+        time_out_purchase(purchase, conference)
         self.save(purchase, conference)
 
     def cancel_ticket(self, purchase_id: UUID, ticket_number: int, reason: str) -> None:
         """Cancel one paid ticket and put it back on sale."""
         purchase = self.get_purchase(purchase_id)
-        ticket_type = purchase.cancel_ticket(ticket_number, reason)
         conference = self.get_conference(purchase.conference_id)
-        conference.release(purchase.id, {ticket_type: 1}, reason="cancelled")
+        cancel_purchased_ticket(purchase, conference, ticket_number, reason)
         self.save(purchase, conference)
 
     def issue_complimentary_tickets(
@@ -145,20 +134,9 @@ class Ticketing(Application[UUID]):
         """Give a sponsor free tickets: reserved and paid at once, total zero."""
         conference = self.get_conference(conference_id)
         reference = reference or f"{conference.code}-COMP-{uuid4().hex[:6].upper()}"
-        purchase_id = TicketPurchase.create_id(reference)
-        quantities = {ticket_type: len(delegates)}
-        conference.reserve(purchase_id, quantities)
-        purchase = TicketPurchase(
-            conference_id=conference.id,
-            reference=reference,
-            customer=sponsor,
-            quantities=quantities,
-            unit_prices={ticket_type: Decimal("0.00")},
-            discount_code=None,
-            total=Decimal("0.00"),
-            reserved_until=reservation_deadline(clock.now()),
+        purchase = start_complimentary_purchase(
+            conference, reference, sponsor, ticket_type, delegates
         )
-        purchase.pay(f"complimentary/{sponsor}", delegates)
         self.save(conference, purchase)
         return purchase.id
 
@@ -177,12 +155,12 @@ class Ticketing(Application[UUID]):
         conference = self.get_conference(conference_id)
         return {t: conference.remaining(t) for t in conference.capacity}
 
-    def _get(self, aggregate_id: UUID, kind: type[Any], label: str) -> Any:
+    def _get(self, aggregate_id: UUID, kind: type[T], label: str) -> T:
         if not isinstance(aggregate_id, UUID):
             raise TicketingError(f"a {label} id is a UUID, got {aggregate_id!r}")
         if aggregate_id not in self.repository:
             raise TicketingError(f"there is no {label} with id {aggregate_id}")
-        aggregate = self.repository.get(aggregate_id)
+        aggregate: Any = self.repository.get(aggregate_id)
         if not isinstance(aggregate, kind):
             raise TicketingError(f"{aggregate_id} is a {type(aggregate).__name__}, not a {label}")
         return aggregate

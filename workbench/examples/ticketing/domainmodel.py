@@ -134,16 +134,12 @@ class Conference(ClockedAggregate):
         self._tickets_released(purchase_id, dict(quantities), reason)
 
     @event("TicketsReleased")
-    def _tickets_released(
-        self, purchase_id: UUID, quantities: dict[str, int], reason: str
-    ) -> None:
+    def _tickets_released(self, purchase_id: UUID, quantities: dict[str, int], reason: str) -> None:
         for ticket_type, quantity in quantities.items():
             self.reserved[ticket_type] -= quantity
 
     def price_of(self, quantities: dict[str, int], discount_code: str | None) -> Decimal:
-        subtotal = sum(
-            (self.prices[t] * q for t, q in quantities.items()), start=Decimal("0.00")
-        )
+        subtotal = sum((self.prices[t] * q for t, q in quantities.items()), start=Decimal("0.00"))
         if discount_code:
             if discount_code not in self.discounts:
                 raise TicketingError(f"discount code '{discount_code}' is not valid here")
@@ -258,4 +254,69 @@ class TicketPurchase(ClockedAggregate):
 
 
 def reservation_deadline(reserved_at: datetime) -> datetime:
+    """When tickets reserved at ``reserved_at`` are released if still unpaid."""
     return reserved_at + timedelta(minutes=RESERVATION_MINUTES)
+
+
+# Commands that touch two aggregates, as plain functions the application calls.
+
+
+def start_purchase(
+    conference: Conference,
+    reference: str,
+    customer: str,
+    quantities: dict[str, int],
+    discount_code: str | None,
+) -> TicketPurchase:
+    """Reserve tickets from the conference's stock and start a purchase for them."""
+    if not customer.strip():
+        raise TicketingError("a purchase needs the customer's name")
+    purchase_id = TicketPurchase.create_id(reference)
+    conference.reserve(purchase_id, quantities)
+    total = conference.price_of(quantities, discount_code or None)
+    return TicketPurchase(
+        conference_id=conference.id,
+        reference=reference,
+        customer=customer.strip(),
+        quantities=dict(quantities),
+        unit_prices={t: conference.prices[t] for t in quantities},
+        discount_code=discount_code or None,
+        total=total,
+        reserved_until=reservation_deadline(clock.now()),
+    )
+
+
+def time_out_purchase(purchase: TicketPurchase, conference: Conference) -> None:
+    """Time out an unpaid purchase and put its tickets back in stock."""
+    purchase.time_out()
+    conference.release(purchase.id, purchase.quantities, reason="timed out")
+
+
+def cancel_purchased_ticket(
+    purchase: TicketPurchase, conference: Conference, ticket_number: int, reason: str
+) -> None:
+    """Cancel one paid ticket and put it back in stock."""
+    ticket_type = purchase.cancel_ticket(ticket_number, reason)
+    conference.release(purchase.id, {ticket_type: 1}, reason="cancelled")
+
+
+def start_complimentary_purchase(
+    conference: Conference, reference: str, sponsor: str, ticket_type: str, delegates: list[str]
+) -> TicketPurchase:
+    """Free tickets for a sponsor: reserved and paid at once, total zero."""
+    quantities = {ticket_type: len(delegates)}
+    conference.check_ticket_type(ticket_type)
+    purchase_id = TicketPurchase.create_id(reference)
+    conference.reserve(purchase_id, quantities)
+    purchase = TicketPurchase(
+        conference_id=conference.id,
+        reference=reference,
+        customer=sponsor,
+        quantities=quantities,
+        unit_prices={ticket_type: Decimal("0.00")},
+        discount_code=None,
+        total=Decimal("0.00"),
+        reserved_until=reservation_deadline(clock.now()),
+    )
+    purchase.pay(f"complimentary/{sponsor}", delegates)
+    return purchase
