@@ -1,0 +1,141 @@
+"""The ``workbench`` command: jobs that are not notebooks.
+
+Run ``workbench --help`` for the list of jobs, ``workbench JOB --help`` for one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from workbench.stores import StoreError, describe_store, parse_store
+
+DESCRIPTION = """\
+Event-Driven Development Workbench: jobs for the command line.
+
+Jobs:
+  generate   write a seeded, believable ticket-sales history into a store
+  info       say what a store holds (how many events, of which types)
+  sample     rebuild the committed sample history in data/sample/
+
+Stores are named as everywhere in the workbench: 'memory', an SQLite file
+('history.sqlite' or 'sqlite:///history.sqlite'), a folder (one SQLite file per
+application), or 'postgresql://user:password@host:5432/dbname'.
+"""
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from workbench.examples.history import generate_history
+    from workbench.examples.sponsorship import Sponsorship
+    from workbench.examples.ticketing import Ticketing
+    from workbench.stores import open_app
+
+    store = parse_store(args.store)
+    if store.kind == "sqlite" and store.path is not None and args.folder:
+        store.path.mkdir(parents=True, exist_ok=True)
+    ticketing = open_app(Ticketing, store)
+    both = store.kind != "sqlite" or (store.path is not None and store.path.is_dir())
+    sponsorship = open_app(Sponsorship, store) if both else None
+    summary = generate_history(
+        ticketing, sponsorship, events=args.events, seed=args.seed, progress=not args.quiet
+    )
+    print(
+        f"wrote {summary.events:,} ticketing events"
+        + (f" and {summary.sponsorship_events:,} sponsorship events" if sponsorship else "")
+        + f" to the {describe_store(store)}: {summary.conferences} conferences, "
+        f"{summary.purchases:,} purchases ({summary.paid:,} paid, "
+        f"{summary.timed_out:,} timed out), "
+        f"{summary.cancelled_tickets:,} tickets cancelled, {summary.sponsors} sponsors"
+    )
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from workbench.examples.history import SAMPLE_DIR, SAMPLE_EVENTS, SAMPLE_SEED
+
+    SAMPLE_DIR.mkdir(parents=True, exist_ok=True)
+    for f in SAMPLE_DIR.glob("*.sqlite*"):
+        f.unlink()
+    ns = argparse.Namespace(
+        store=str(SAMPLE_DIR), events=SAMPLE_EVENTS, seed=SAMPLE_SEED, quiet=True, folder=True
+    )
+    return _generate(ns)
+
+
+def _info(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from workbench.records import open_records
+
+    reader = open_records(args.store)
+    counts: Counter[str] = Counter()
+    for batch in reader.batches():
+        counts.update(r.topic.rsplit(":", 1)[-1] for r in batch)
+    print(f"{reader.description}: {sum(counts.values()):,} events")
+    for name, n in counts.most_common():
+        print(f"  {n:>10,}  {name}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    jobs = parser.add_subparsers(dest="job", metavar="JOB")
+
+    gen = jobs.add_parser(
+        "generate",
+        help="write a seeded ticket-sales history into a store",
+        description=(
+            "Write a believable, seeded history of conference ticket sales (early-bird and "
+            "standard prices, discount codes, timeouts, cancellations, sponsors' free tickets). "
+            "Same seed, same events. The store must be new or empty. An SQLite file gets the "
+            "ticketing history; a folder (--folder) gets ticketing.sqlite and sponsorship.sqlite."
+        ),
+    )
+    gen.add_argument("--store", required=True, help="where to write, e.g. big.sqlite")
+    gen.add_argument("--events", type=int, default=1_000_000, help="about how many events")
+    gen.add_argument("--seed", type=int, default=2018, help="random seed (default 2018)")
+    gen.add_argument("--folder", action="store_true", help="treat --store as a folder")
+    gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    gen.set_defaults(run=_generate)
+
+    info = jobs.add_parser(
+        "info",
+        help="say what a store holds",
+        description="Count a store's events by type, without importing the code that wrote them.",
+    )
+    info.add_argument("store", help="an SQLite file")
+    info.set_defaults(run=_info)
+
+    sample = jobs.add_parser(
+        "sample",
+        help="rebuild the committed sample history",
+        description="Regenerate data/sample/ (the small history the notebooks and tests use).",
+    )
+    sample.set_defaults(run=_sample)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``workbench`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args))
+    except (StoreError, ValueError) as e:
+        print(f"workbench {args.job}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+
+__all__ = ["build_parser", "main"]
