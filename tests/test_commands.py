@@ -83,12 +83,12 @@ class Library(Application[UUID]):
 
     def lend_book(self, book_id, member, quantity=1, due_on=None):  # type: ignore[no-untyped-def]
         """Lend copies of a book (no annotations at all)."""
-        book = self.repository.get(book_id)
+        book: Book = self.repository.get(book_id)
         book.lend(member, quantity)
         self.save(book)
 
     def stock_book(self, book_id: UUID, copies_per_branch: dict[str, int]) -> None:
-        book = self.repository.get(book_id)
+        book: Book = self.repository.get(book_id)
         book.stock(copies_per_branch)
         self.save(book)
 
