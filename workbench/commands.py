@@ -55,7 +55,6 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError, RecordConflictError
 
 from workbench import clock
-from workbench.records import open_records
 
 __all__ = [
     "QUERY_PREFIXES",
@@ -593,7 +592,7 @@ def _singular(name: str) -> str:
 
 
 _INT_NAMES = {"quantity", "count", "number", "capacity", "percent", "age", "size", "limit", "seats"}
-_DECIMAL_NAMES = {"price", "amount", "total", "cost", "fee", "balance", "value", "money"}
+_DECIMAL_NAMES = {"price", "amount", "total", "cost", "fee", "balance", "money", "rate", "budget"}
 
 
 def _guess(name: str, default: Any) -> dict[str, Any]:
@@ -989,29 +988,39 @@ class _StreamIndex:
         self.high = 0  # highest position scanned
         self.descriptions: dict[str, str] = {}
 
-    def _note(self, records: Iterable[Any]) -> None:
-        for r in records:
-            known = self.streams.get(r.stream_id)
-            if known is None or known[2] < r.position:
-                self.streams[r.stream_id] = (_aggregate_kind(r.topic), r.version, r.position)
+    def _note(self, notifications: Iterable[Any]) -> None:
+        for n in notifications:
+            sid = str(n.originator_id)
+            known = self.streams.get(sid)
+            if known is None or known[2] < n.id:
+                self.streams[sid] = (_aggregate_kind(n.topic), n.originator_version, n.id)
+
+    def _scan(self, after: int, upto: int) -> None:
+        """Note the streams of every event with ``after < position <= upto``."""
+        start = after
+        while start < upto:
+            batch = self.app.recorder.select_notifications(
+                start, self.page, stop=upto, inclusive_of_start=False
+            )
+            if not batch:
+                return
+            self._note(batch)
+            start = batch[-1].id
 
     def choices(self, stream_kind: str, limit: int) -> tuple[list[StreamChoice], str]:
-        reader = open_records(self.app)
-        top = reader.max_position()
+        top = int(self.app.recorder.max_notification_id() or 0)
         if self.low is None:
             self.low = top + 1
             self.high = top
         elif top > self.high:
-            for batch in reader.batches(self.high, upto=top, batch_size=self.page):
-                self._note(batch)
+            self._scan(self.high, top)
             self.high = top
         scanned = 0
         while self.low > 1 and scanned < self.budget:
             if len(self._matching(stream_kind)) >= limit:
                 break
             start = max(0, self.low - 1 - self.page)
-            for batch in reader.batches(start, upto=self.low - 1, batch_size=self.page):
-                self._note(batch)
+            self._scan(start, self.low - 1)
             scanned += self.low - 1 - start
             self.low = start + 1
         matching = self._matching(stream_kind)

@@ -1,0 +1,1 @@
+"""Views over the workbench core: one widget per capability, thin and headless-testable."""
