@@ -6,8 +6,11 @@ Run ``workbench --help`` for the list of jobs, ``workbench JOB --help`` for one.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
 
 from workbench.stores import StoreError, describe_store, parse_store
 
@@ -31,15 +34,20 @@ def _generate(args: argparse.Namespace) -> int:
     from workbench.examples.ticketing import Ticketing
     from workbench.stores import open_app
 
+    if args.folder:
+        Path(args.store).mkdir(parents=True, exist_ok=True)
     store = parse_store(args.store)
-    if store.kind == "sqlite" and store.path is not None and args.folder:
-        store.path.mkdir(parents=True, exist_ok=True)
     ticketing = open_app(Ticketing, store)
     both = store.kind != "sqlite" or (store.path is not None and store.path.is_dir())
     sponsorship = open_app(Sponsorship, store) if both else None
-    summary = generate_history(
-        ticketing, sponsorship, events=args.events, seed=args.seed, progress=not args.quiet
-    )
+    try:
+        summary = generate_history(
+            ticketing, sponsorship, events=args.events, seed=args.seed, progress=not args.quiet
+        )
+    finally:
+        ticketing.close()
+        if sponsorship is not None:
+            sponsorship.close()
     print(
         f"wrote {summary.events:,} ticketing events"
         + (f" and {summary.sponsorship_events:,} sponsorship events" if sponsorship else "")
@@ -60,7 +68,13 @@ def _sample(args: argparse.Namespace) -> int:
     ns = argparse.Namespace(
         store=str(SAMPLE_DIR), events=SAMPLE_EVENTS, seed=SAMPLE_SEED, quiet=True, folder=True
     )
-    return _generate(ns)
+    status = _generate(ns)
+    for f in SAMPLE_DIR.glob("*.sqlite"):
+        # A self-contained file: readers opening it read-only leave no -wal/-shm files behind.
+        with closing(sqlite3.connect(f)) as conn:
+            conn.execute("PRAGMA journal_mode=DELETE")
+            conn.execute("VACUUM")
+    return status
 
 
 def _info(args: argparse.Namespace) -> int:

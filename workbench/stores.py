@@ -164,6 +164,7 @@ def _postgres_settings(url: str) -> dict[str, str]:
         "POSTGRES_PORT": str(port or 5432),
         "POSTGRES_USER": unquote(parts.username or ""),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_CONNECT_TIMEOUT": "5",
     }
     for key, values in parse_qs(parts.query).items():
         settings[f"POSTGRES_{key.upper()}"] = values[-1]

@@ -51,6 +51,7 @@ __all__ = [
     "SAMPLE_SPONSORSHIP",
     "SAMPLE_TICKETING",
     "HistorySummary",
+    "copy_sample",
     "generate_history",
 ]
 
@@ -393,3 +394,22 @@ def generate_history(
     finally:
         if bar is not None:
             bar.close()
+
+
+def copy_sample(to: str | Path | None = None) -> Path:
+    """Copy the committed sample history into a folder and return that folder.
+
+    Open applications on the copy (``open_app(Ticketing, folder)``) so that the
+    committed sample never changes. Without ``to`` a new temporary folder is used.
+    """
+    import shutil
+    import tempfile
+
+    folder = Path(to) if to is not None else Path(tempfile.mkdtemp(prefix="workbench-sample-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in (SAMPLE_TICKETING, SAMPLE_SPONSORSHIP):
+        target = folder / source.name
+        if target.exists():
+            raise FileExistsError(f"{target} exists already; copy the sample into a new folder")
+        shutil.copyfile(source, target)
+    return folder

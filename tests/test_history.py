@@ -1,0 +1,86 @@
+"""The history generator: deterministic, believable; the committed sample is its output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench.examples.history import (
+    SAMPLE_EVENTS,
+    SAMPLE_SEED,
+    SAMPLE_SPONSORSHIP,
+    SAMPLE_TICKETING,
+    generate_history,
+)
+from workbench.examples.sponsorship import Sponsorship
+from workbench.examples.ticketing import Ticketing
+from workbench.records import open_records
+from workbench.stores import open_app
+
+
+def rows(source: object) -> list[tuple[str, int, str, bytes]]:
+    reader = open_records(source)  # type: ignore[arg-type]
+    return [(r.stream_id, r.version, r.topic, r.state) for b in reader.batches() for r in b]
+
+
+def test_same_seed_same_events_ids_included() -> None:
+    first, second = Ticketing(), Ticketing()
+    generate_history(first, events=1500, seed=7)
+    generate_history(second, events=1500, seed=7)
+    assert rows(first) == rows(second)
+
+
+def test_another_seed_another_history() -> None:
+    first, second = Ticketing(), Ticketing()
+    generate_history(first, events=1500, seed=7)
+    generate_history(second, events=1500, seed=8)
+    assert rows(first) != rows(second)
+
+
+def test_the_committed_sample_is_the_generators_output(tmp_path: Path) -> None:
+    ticketing = open_app(Ticketing, tmp_path)
+    sponsorship = open_app(Sponsorship, tmp_path)
+    generate_history(ticketing, sponsorship, events=SAMPLE_EVENTS, seed=SAMPLE_SEED)
+    assert rows(SAMPLE_TICKETING) == rows(tmp_path / "ticketing.sqlite"), (
+        "data/sample is stale: regenerate it with `workbench sample`"
+    )
+    assert rows(SAMPLE_SPONSORSHIP) == rows(tmp_path / "sponsorship.sqlite")
+
+
+def test_the_history_is_believable() -> None:
+    app, crm = Ticketing(), Sponsorship()
+    summary = generate_history(app, crm, events=6000, seed=3)
+    assert 6000 <= summary.events <= 6010
+    assert summary.conferences == 3
+    assert 0.08 < summary.timed_out / summary.purchases < 0.25
+    assert summary.cancelled_tickets > 0
+    assert summary.complimentary_purchases > 0 and summary.sponsorship_events > 0
+    assert summary.first_timestamp is not None and summary.last_timestamp is not None
+    assert (summary.last_timestamp - summary.first_timestamp).days > 90
+    timestamps = [
+        app.mapper.to_domain_event(n).timestamp for n in app.recorder.select_notifications(1, 6010)
+    ]
+    assert timestamps == sorted(timestamps), "positions follow time"
+    types = {n.topic.rsplit(".", 1)[1] for n in app.recorder.select_notifications(1, 6010)}
+    assert {"TicketSaleEnded", "DiscountCodeCreated", "TimedOut", "TicketCancelled"} <= types
+
+
+def test_generator_state_matches_the_aggregates() -> None:
+    app = Ticketing()
+    generate_history(app, events=2000, seed=5)
+    for notification in app.recorder.select_notifications(
+        1, 2100, topics=["workbench.examples.ticketing.domainmodel:Conference.Scheduled"]
+    ):
+        conference = app.get_conference(notification.originator_id)
+        remaining = app.get_tickets_remaining(conference.id)
+        assert all(0 <= n <= conference.capacity[t] for t, n in remaining.items())
+
+
+def test_refuses_to_mix_into_an_existing_history() -> None:
+    app = Ticketing()
+    generate_history(app, events=200)
+    before = app.recorder.max_notification_id()
+    with pytest.raises(ValueError, match="already holds events"):
+        generate_history(app, events=200)
+    assert app.recorder.max_notification_id() == before

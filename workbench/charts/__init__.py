@@ -1,0 +1,47 @@
+"""Charts: pure functions from data to altair charts, rendered without a network.
+
+Altair's default renderer loads Vega from a CDN, so in a room without internet
+charts stay blank. :func:`enable_offline` switches altair to its ``jupyter``
+renderer with the Vega bundle that ``vl-convert-python`` ships, served by the
+kernel; :func:`to_svg` and :func:`to_png` render a chart in Python for handouts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["enable_offline", "to_png", "to_svg"]
+
+_enabled = False
+
+
+def enable_offline() -> None:
+    """Render altair charts from the bundled Vega libraries (no CDN). Idempotent.
+
+    >>> enable_offline()
+    >>> import altair as alt
+    >>> alt.renderers.active
+    'jupyter'
+    """
+    global _enabled
+    if _enabled:
+        return
+    import altair as alt
+
+    alt.JupyterChart.enable_offline()
+    alt.renderers.enable("jupyter", offline=True)
+    _enabled = True
+
+
+def to_svg(chart: Any) -> str:
+    """The chart as an SVG document, rendered in Python by vl-convert."""
+    import vl_convert as vlc
+
+    return str(vlc.vegalite_to_svg(chart.to_dict()))
+
+
+def to_png(chart: Any, scale: float = 2.0) -> bytes:
+    """The chart as PNG bytes, rendered in Python by vl-convert."""
+    import vl_convert as vlc
+
+    return bytes(vlc.vegalite_to_png(chart.to_dict(), scale=scale))
