@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -226,10 +227,10 @@ class _Generator:
         arrivals = sorted(rng.random() ** 0.8 for _ in range(max(1, int(purchases))))
         for fraction in arrivals:
             when = opens + timedelta(minutes=5) + window * fraction
-            self.at(when, lambda code=code: self.arrive(code))
+            self.at(when, functools.partial(self.arrive, code))
         for company in rng.sample(COMPANIES, k=rng.randint(3, 6)):
             day = timedelta(days=rng.uniform(1, 40), hours=rng.uniform(0, 8))
-            self.at(opens + day, lambda c=company, k=code: self.register_sponsor(c, k))
+            self.at(opens + day, functools.partial(self.register_sponsor, company, code))
 
     def end_sale(self, code: str, ticket_type: str) -> None:
         conference = self.conferences[code]
@@ -378,15 +379,17 @@ def generate_history(
                 f"the {app.name} store already holds events; generate into a new, empty store"
             )
     bar = None
-    callback: Callable[[int], None] | None
+    callback: Callable[[int], None] | None = None
     if progress is True:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=events, unit="event", desc="generating history")
-        callback = bar.update
-    elif progress is False:
-        callback = None
-    else:
+        progress_bar = bar
+
+        def callback(n: int) -> None:
+            progress_bar.update(n)
+
+    elif progress is not False:
         callback = progress
     try:
         generator = _Generator(ticketing, sponsorship, events, seed, start, batch_size, callback)

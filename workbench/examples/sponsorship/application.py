@@ -56,7 +56,7 @@ class Sponsorship(Application[UUID]):
         """The sponsor with this id."""
         if sponsor_id not in self.repository:
             raise SponsorshipError(f"there is no sponsor with id {sponsor_id}")
-        sponsor = self.repository.get(sponsor_id)
+        sponsor: object = self.repository.get(sponsor_id)
         if not isinstance(sponsor, Sponsor):
             raise SponsorshipError(f"{sponsor_id} is not a sponsor")
         return sponsor
