@@ -206,11 +206,11 @@ class CrudTable:
                 errors[name] = "the key of a row cannot change"
                 continue
             old = row.values[name]
-            if raw is None or (isinstance(raw, str) and not raw.strip() and old is not None):
-                if _kind_of(old) == "text":
-                    new: Any = "" if raw is not None else None
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                if old is None or _kind_of(old) == "text":
+                    new: Any = old if old is None else ""
                 else:
-                    errors[name] = f"required: enter a value like {old!r}"
+                    errors[name] = f"required: enter a value like {old}"
                     continue
             else:
                 try:
