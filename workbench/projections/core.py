@@ -341,6 +341,8 @@ class ProjectionRun:
         self._follower: threading.Thread | None = None
         self._progress = Progress(0, 0, 0, 0, 0.0)
         self._stepped: list[EventView] = []
+        self.error: BaseException | None = None
+        """An error that stopped the last run outside a handler (e.g. storage refused a row)."""
         self.reload()
 
     # State -----------------------------------------------------------------------
@@ -586,6 +588,17 @@ class ProjectionRun:
             listener(self)
 
     def _execute(self, target: int, limit: int | None) -> None:
+        self.error = None
+        try:
+            self._execute_inner(target, limit)
+        except Exception as error:
+            with self.lock:
+                self.error = error
+                self.status = "failed"
+            if threading.current_thread() not in (self._thread, self._follower):
+                raise
+
+    def _execute_inner(self, target: int, limit: int | None) -> None:
         started = time.perf_counter()
         model = self.model
         self._stepped = []
@@ -673,7 +686,11 @@ class ProjectionRun:
                     self._stepped.append(event)
             if event is not None:
                 self.last_event = event
-                self._commit(event.position)
+                try:
+                    self._commit(event.position)
+                except Exception:
+                    model.rollback()
+                    raise
         return handled
 
     def _fail(self, event: EventView, error: Exception) -> None:
@@ -703,6 +720,8 @@ class ProjectionRun:
         )
         if self.failure is not None:
             text += f"\n{self.failure}"
+        elif self.error is not None:
+            text += f"\nstopped by {type(self.error).__name__}: {self.error}"
         return text
 
     def _repr_html_(self) -> str:

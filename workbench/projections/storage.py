@@ -327,12 +327,23 @@ class PostgresStorage(_SQLStorage):
             raise ImportError(
                 "PostgreSQL read models need psycopg: pip install 'workbench[postgres]'"
             ) from None
-        self.url = url
+        from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        schema = query.pop("schema", [""])[-1]
+        self.url = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
         self.prefix = prefix
-        host = url.split("@")[-1]
-        self.description = f"PostgreSQL {host}"
+        where = parts.hostname or "localhost"
+        self.description = f"PostgreSQL database {parts.path.lstrip('/')} on {where}"
+        if schema:
+            self.description += f" (schema {schema})"
         self._lock = threading.Lock()
-        self._conn = psycopg.connect(url, autocommit=True)
+        self._conn = psycopg.connect(self.url, autocommit=True)
+        if schema:
+            from psycopg import sql
+
+            self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         self._create()
 
     @contextmanager
