@@ -1,0 +1,258 @@
+"""A state diagram of a process declaration, drawn as SVG in Python (offline).
+
+Pure: data in, picture out. The layout is deterministic: states are placed in
+columns by their distance from the initial state, transitions are drawn as
+curves with their trigger as label. The current state can be highlighted and
+the last transition marked.
+
+>>> diagram = state_diagram(
+...     {"states": ["new", "done"], "initial": "new",
+...      "transitions": [{"source": "new", "on": "Job.Finished", "target": "done"}]},
+...     current="done", last=("new", "Job.Finished", "done"))
+>>> diagram.positions["new"][0] < diagram.positions["done"][0]
+True
+>>> diagram.svg.startswith("<svg")
+True
+"""
+
+from __future__ import annotations
+
+import html
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["StateDiagram", "state_diagram"]
+
+NODE_W = 150
+NODE_H = 40
+COL_GAP = 90
+ROW_GAP = 44
+MARGIN = 30
+TIMEOUT_PREFIX = "timeout:"
+RESERVED = ("failed", "abandoned")
+
+HIGHLIGHT = "#ffd54f"
+LAST = "#d32f2f"
+EDGE = "#607d8b"
+
+
+@dataclass(frozen=True)
+class StateDiagram:
+    """An SVG picture of a state machine, plus the layout it used (for tests)."""
+
+    svg: str
+    """The picture (an ``<svg>`` element; no scripts, no external resources)."""
+    positions: dict[str, tuple[float, float]]
+    """State → centre of its box."""
+    current: str | None
+    """The highlighted state."""
+    last: tuple[str, str, str] | None
+    """The marked transition (source, trigger, target)."""
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def _repr_html_(self) -> str:
+        return self.svg
+
+
+def _as_data(declaration: Any) -> dict[str, Any]:
+    if isinstance(declaration, dict):
+        data = declaration
+    elif hasattr(declaration, "to_dict"):
+        data = declaration.to_dict()
+    else:
+        raise TypeError(
+            "state_diagram() takes a ProcessDeclaration or a dict with 'states', 'initial' "
+            f"and 'transitions'; got {type(declaration).__name__}"
+        )
+    for key in ("states", "initial", "transitions"):
+        if key not in data:
+            raise ValueError(f"state_diagram() needs {key!r} in the declaration data")
+    return data
+
+
+def _label(trigger: str) -> str:
+    if trigger.startswith(TIMEOUT_PREFIX):
+        return "⏰ " + trigger[len(TIMEOUT_PREFIX) :]
+    return trigger.rsplit(".", 1)[-1]
+
+
+def _layout(states: list[str], initial: str, edges: list[dict[str, Any]]) -> dict[str, int]:
+    depth = {initial: 0}
+    queue = deque([initial])
+    while queue:
+        state = queue.popleft()
+        for e in edges:
+            if e["source"] == state and e["target"] not in depth:
+                depth[e["target"]] = depth[state] + 1
+                queue.append(e["target"])
+    deepest = max(depth.values(), default=0)
+    for state in states:  # unreachable states go in a last column
+        if state not in depth:
+            depth[state] = deepest + 1
+    return depth
+
+
+def state_diagram(
+    declaration: Any,
+    *,
+    current: str | None = None,
+    last: tuple[str, str, str] | None = None,
+    title: str | None = None,
+    show_dead_letter: bool = True,
+) -> StateDiagram:
+    """Draw a declaration (a ``ProcessDeclaration`` or its ``to_dict()``).
+
+    ``current`` highlights a state (``"failed"`` / ``"abandoned"`` highlight the
+    dead-letter boxes); ``last`` marks a transition as ``(source, trigger, target)``.
+    """
+    data = _as_data(declaration)
+    states: list[str] = list(data["states"])
+    initial: str = data["initial"]
+    edges: list[dict[str, Any]] = list(data["transitions"])
+    final = set(data.get("final", ()))
+    depth = _layout(states, initial, edges)
+    columns: dict[int, list[str]] = {}
+    for state in states:
+        columns.setdefault(depth[state], []).append(state)
+    tallest = max(len(c) for c in columns.values())
+    positions: dict[str, tuple[float, float]] = {}
+    top = MARGIN + (24 if title or data.get("name") else 0)
+    for col, members in sorted(columns.items()):
+        offset = (tallest - len(members)) * (NODE_H + ROW_GAP) / 2
+        for row, state in enumerate(members):
+            x = MARGIN + col * (NODE_W + COL_GAP) + NODE_W / 2
+            y = top + offset + row * (NODE_H + ROW_GAP) + NODE_H / 2 + 20
+            positions[state] = (x, y)
+    width = MARGIN * 2 + len(columns) * (NODE_W + COL_GAP) - COL_GAP
+    height = top + tallest * (NODE_H + ROW_GAP) + 40
+    extra = show_dead_letter or (current in RESERVED)
+    if extra:
+        y = height + NODE_H / 2
+        for i, state in enumerate(RESERVED):
+            positions[state] = (MARGIN + NODE_W / 2 + i * (NODE_W + 30), y)
+        height += NODE_H + 50
+    width = max(width, MARGIN * 2 + 2 * NODE_W + 30)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="12" '
+        'role="img">',
+        "<defs>"
+        f'<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        f'fill="{EDGE}"/></marker>'
+        f'<marker id="arrow-last" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        f'fill="{LAST}"/></marker></defs>',
+    ]
+    heading = title or data.get("name")
+    if heading:
+        parts.append(
+            f'<text x="{MARGIN}" y="{MARGIN}" font-size="15" font-weight="bold">'
+            f"{html.escape(str(heading))}</text>"
+        )
+
+    # Edges first, so boxes sit on top of them.
+    pair_count: dict[tuple[str, str], int] = {}
+    for e in edges:
+        src, dst, trig = e["source"], e["target"], e["on"]
+        is_last = last is not None and (src, trig, dst) == tuple(last)
+        color = LAST if is_last else EDGE
+        marker = "arrow-last" if is_last else "arrow"
+        stroke = 3 if is_last else 1.4
+        dash = ' stroke-dasharray="5,3"' if trig.startswith(TIMEOUT_PREFIX) else ""
+        n = pair_count.get((src, dst), 0)
+        pair_count[src, dst] = n + 1
+        x1, y1 = positions[src]
+        x2, y2 = positions[dst]
+        if src == dst:
+            lx, ly = x1, y1 - NODE_H / 2
+            path = (
+                f"M{lx - 20:.1f},{ly:.1f} C{lx - 30:.1f},{ly - 40:.1f} "
+                f"{lx + 30:.1f},{ly - 40:.1f} {lx + 20:.1f},{ly:.1f}"
+            )
+            tx, ty = lx, ly - 34
+        else:
+            forward = x2 > x1
+            if forward:
+                sx, sy = x1 + NODE_W / 2, y1
+                ex, ey = x2 - NODE_W / 2, y2
+            elif x2 == x1:
+                sx, sy = x1 + NODE_W / 4, y1 + (NODE_H / 2 if y2 > y1 else -NODE_H / 2)
+                ex, ey = x2 + NODE_W / 4, y2 + (-NODE_H / 2 if y2 > y1 else NODE_H / 2)
+            else:
+                sx, sy = x1 - NODE_W / 4, y1 + NODE_H / 2
+                ex, ey = x2 + NODE_W / 4, y2 + NODE_H / 2
+            bend = (18 + 22 * n) * (1 if forward else 1.6)
+            mx, my = (sx + ex) / 2, (sy + ey) / 2
+            cx, cy = mx, my + (bend if not forward else -bend * (n % 2 * 2 - 1) * 0.6)
+            if forward and n == 0:
+                cy = my
+            path = f"M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {ex:.1f},{ey:.1f}"
+            tx, ty = (sx + 2 * cx + ex) / 4, (sy + 2 * cy + ey) / 4 - 5
+        tooltip = html.escape(
+            f"{src} --{trig}--> {dst}"
+            + (f" | emits: {', '.join(e.get('actions', []))}" if e.get("actions") else "")
+            + (f" | schedules: {', '.join(e.get('schedule', []))}" if e.get("schedule") else "")
+            + (f" | cancels: {', '.join(e.get('cancel', []))}" if e.get("cancel") else "")
+        )
+        klass = "edge last" if is_last else "edge"
+        parts.append(
+            f'<g class="{klass}"><title>{tooltip}</title>'
+            f'<path d="{path}" fill="none" stroke="{color}" stroke-width="{stroke}"{dash} '
+            f'marker-end="url(#{marker})"/>'
+        )
+        label = _label(trig)
+        if e.get("actions"):
+            label += " / " + ", ".join(e["actions"])
+        parts.append(
+            f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="middle" fill="{color}" '
+            f'font-size="11" paint-order="stroke" stroke="white" stroke-width="3">'
+            f"{html.escape(label)}</text></g>"
+        )
+
+    # The initial marker.
+    ix, iy = positions[initial]
+    parts.append(f'<circle cx="{ix - NODE_W / 2 - 16:.1f}" cy="{iy:.1f}" r="6" fill="#263238"/>')
+    parts.append(
+        f'<path d="M{ix - NODE_W / 2 - 10:.1f},{iy:.1f} L{ix - NODE_W / 2:.1f},{iy:.1f}" '
+        f'stroke="#263238" stroke-width="1.5" marker-end="url(#arrow)"/>'
+    )
+
+    node_list = list(states) + (list(RESERVED) if extra else [])
+    for state in node_list:
+        x, y = positions[state]
+        is_current = state == current
+        reserved = state in RESERVED
+        fill = HIGHLIGHT if is_current else ("#fff5f5" if reserved else "#eceff1")
+        outline = "#b00020" if reserved else "#37474f"
+        width_px = 3 if is_current else (2.5 if state in final else 1.2)
+        dash = ' stroke-dasharray="4,3"' if reserved else ""
+        klass = "state current" if is_current else "state"
+        weight = ' font-weight="bold"' if is_current else ""
+        parts.append(
+            f'<g class="{klass}" data-state="{html.escape(state)}"><title>{html.escape(state)}'
+            f"{' (current)' if is_current else ''}</title>"
+            f'<rect x="{x - NODE_W / 2:.1f}" y="{y - NODE_H / 2:.1f}" width="{NODE_W}" '
+            f'height="{NODE_H}" rx="12" fill="{fill}" stroke="{outline}" '
+            f'stroke-width="{width_px}"{dash}/>'
+            f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle"{weight}>'
+            f"{html.escape(state)}</text></g>"
+        )
+    if extra:
+        x, y = positions[RESERVED[0]]
+        note = data.get("retry") or "after the last failed attempt"
+        parts.append(
+            f'<text x="{x - NODE_W / 2:.1f}" y="{y - NODE_H / 2 - 8:.1f}" fill="#b00020" '
+            f'font-size="11">dead letter (from any state): {html.escape(str(note))}</text>'
+        )
+    parts.append("</svg>")
+    return StateDiagram(
+        svg="".join(parts),
+        positions=positions,
+        current=current,
+        last=tuple(last) if last else None,  # type: ignore[arg-type]
+    )
