@@ -40,6 +40,7 @@ import contextlib
 import datetime as _dt
 import decimal
 import enum
+import heapq
 import inspect
 import json
 import re
@@ -1015,13 +1016,11 @@ class _StreamIndex:
         elif top > self.high:
             self._scan(self.high, top)
             self.high = top
-        scanned = 0
-        while self.low > 1 and scanned < self.budget:
+        while self.low > 1 and top - self.low + 1 < self.budget:
             if len(self._matching(stream_kind)) >= limit:
                 break
             start = max(0, self.low - 1 - self.page)
             self._scan(start, self.low - 1)
-            scanned += self.low - 1 - start
             self.low = start + 1
         matching = self._matching(stream_kind)
         note = ""
@@ -1036,7 +1035,7 @@ class _StreamIndex:
             note = (note + "; " if note else "") + (
                 f"showing streams from the newest {top - self.low + 1:,} events"
             )
-        ordered = sorted(matching, key=lambda item: -item[1][2])[:limit]
+        ordered = heapq.nlargest(limit, matching, key=lambda item: item[1][2])
         choices = [
             StreamChoice(sid, kind, version, pos, self._describe(sid))
             for sid, (kind, version, pos) in ordered
