@@ -1,0 +1,155 @@
+"""Benchmark: load an event history into a DataFrame three ways.
+
+Usage::
+
+    .venv/bin/python benchmarks/stream_load.py --events 1000000
+
+Builds (or reuses, under ``benchmarks/.cache/``) an SQLite history of the
+ticketing domain with realistic mixed events, then loads it
+
+1. with the workbench loader (:func:`workbench.loader.load_events`),
+2. the straightforward way: read the notification log through the library's
+   mapper and build a DataFrame from the events' ``__dict__``,
+3. the floor: fetch the rows from SQLite, nothing parsed.
+
+Each way runs in its own subprocess so its peak memory (``ru_maxrss``) is its
+own. Prints events/second, the ratios, the time to load the 200 newest events,
+and, as its last line, one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "benchmarks" / ".cache"
+
+
+def build_history(path: Path, events: int, seed: int = 7) -> None:
+    """Write about ``events`` ticketing events to a new SQLite file at ``path``.
+
+    Uses the library's own mapper and recorder, with domain aggregates driven
+    directly in memory (fast) and a manual clock (realistic timestamps).
+    """
+    sys.path.insert(0, str(ROOT))
+    from workbench.clock import ManualClock, use_clock
+    from workbench.examples.ticketing import Ticketing
+    from workbench.examples.ticketing.domainmodel import (
+        Conference,
+        TicketPurchase,
+        reservation_deadline,
+    )
+    from workbench.stores import open_app
+
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".building")
+    tmp.unlink(missing_ok=True)
+    app = open_app(Ticketing, tmp)
+    clock = ManualClock(datetime(2018, 1, 8, 9, 0, tzinfo=timezone.utc))
+    written = 0
+    pending: list[Any] = []
+
+    def flush() -> None:
+        nonlocal written
+        stored = [app.mapper.to_stored_event(e) for e in pending]
+        app.recorder.insert_events(stored)
+        written += len(stored)
+        pending.clear()
+
+    with use_clock(clock):
+        conferences = []
+        for code, name, day in [
+            ("PHP18", "ConFoo PHP 2018", date(2018, 3, 7)),
+            ("JS18", "ConFoo JS 2018", date(2018, 3, 8)),
+            ("DDD18", "DDD Montreal 2018", date(2018, 6, 1)),
+            ("ES19", "Event Sourcing Day 2019", date(2019, 2, 1)),
+        ]:
+            conf = Conference(code=code, name=name, starts_on=day)
+            for ticket_type, price in [
+                ("Early bird", "295.00"),
+                ("Standard", "450.00"),
+                ("Workshop", "725.50"),
+                ("Student", "99.99"),
+            ]:
+                conf.add_ticket_type(ticket_type, Decimal(price), 10**9)
+            for dc, pct in [("SPEAKER", 100), ("COMMUNITY", 15), ("TEAM5", 20)]:
+                conf.create_discount_code(dc, pct)
+            conferences.append(conf)
+            pending.extend(conf.collect_events())
+        customers = [f"{f} {s}" for f in ("Ada", "Grace", "Linus", "Barbara", "Ken", "Margaret",
+                                          "Alan", "Edsger", "Frances", "Donald")
+                     for s in ("Lovelace", "Hopper", "Torvalds", "Liskov", "Thompson",
+                               "Hamilton", "Kay", "Dijkstra", "Allen", "Knuth")]
+        n = 0
+        while written + len(pending) < events:
+            n += 1
+            clock.advance(seconds=rng.randint(1, 90))
+            conf = rng.choice(conferences)
+            kinds = rng.sample([t for t, on in conf.on_sale.items() if on], k=rng.choice((1, 1, 1, 2)))
+            quantities = {t: rng.choice((1, 1, 2, 3)) for t in kinds}
+            code = rng.choice((None, None, None, "COMMUNITY", "TEAM5"))
+            reference = f"{conf.code}-{n:08d}"
+            purchase_id = TicketPurchase.create_id(reference)
+            conf.reserve(purchase_id, quantities)
+            purchase = TicketPurchase(
+                conference_id=conf.id,
+                reference=reference,
+                customer=rng.choice(customers),
+                quantities=quantities,
+                unit_prices={t: conf.prices[t] for t in quantities},
+                discount_code=code,
+                total=conf.price_of(quantities, code),
+                reserved_until=reservation_deadline(clock.now()),
+            )
+            roll = rng.random()
+            if roll < 0.7:
+                clock.advance(seconds=rng.randint(5, 600))
+                count = sum(quantities.values())
+                purchase.pay(f"PAY-{n:09d}", [rng.choice(customers) for _ in range(count)])
+                if roll < 0.07:
+                    clock.advance(minutes=rng.randint(1, 120))
+                    ticket_type = purchase.cancel_ticket(1, "cannot attend")
+                    conf.release(purchase.id, {ticket_type: 1}, reason="cancelled")
+            else:
+                clock.advance(minutes=31)
+                purchase.time_out()
+                conf.release(purchase.id, purchase.quantities, reason="timed out")
+            pending.extend(conf.collect_events())
+            pending.extend(purchase.collect_events())
+            if len(pending) >= 20_000:
+                flush()
+            if rng.random() < 0.0005:
+                t = rng.choice(kinds)
+                if conf.on_sale[t] and t == "Early bird":
+                    conf.end_sale(t)
+        flush()
+    app.close()
+    tmp.rename(path)
+
+
+def history(events: int) -> Path:
+    """The cached history with ``events`` events, built if needed."""
+    path = CACHE / f"ticketing-{events}.sqlite"
+    if not path.exists():
+        try:
+            from workbench.examples.history import generate_history  # type: ignore[import-not-found]
+        except ImportError:
+            generate_history = None
+        started = time.perf_counter()
+        if generate_history is not None:
+            generate_history(events=events, seed=7, store=path)
+        else:
+            build_history(path, events)
+        print(f"built {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return path

@@ -1,0 +1,811 @@
+"""Load any event history into a pandas DataFrame, fast, without importing its code.
+
+:func:`load_events` reads the stored records (see :mod:`workbench.records`)
+and decodes their JSON itself: a history written by an application that is
+not installed loads just as well, and nothing in the history gets to run.
+
+How it is fast: rows come out of SQLite in large Arrow batches; within a
+batch the rows are grouped by topic and each group's JSON is parsed by
+pyarrow in one go; eventsourcing's encoded values (``uuid_hex``,
+``decimal_str``, ``datetime_iso``, ...) are decoded column by column, each
+distinct value once. A group that pyarrow cannot parse exactly (a corrupt row,
+an integer beyond 2**63, a field whose type changes) is parsed row by row with
+Python's ``json`` instead; a corrupt row is kept, marked in an ``error`` column.
+
+Filters go into the query: ``event_types`` and ``streams`` and the position
+range (``after``/``upto``) always; ``since``/``until`` on an uncompressed SQLite
+store compare the ISO timestamp inside the JSON with ``json_extract`` (widened
+by a day to be safe with any UTC offset) and are then applied exactly after
+decoding. On other stores the time range is applied after decoding.
+
+>>> from workbench.examples.history import SAMPLE_TICKETING
+>>> df = load_events(SAMPLE_TICKETING)
+>>> list(df.columns[:6])
+['position', 'stream_id', 'version', 'event_type', 'topic', 'timestamp']
+>>> more = load_events(SAMPLE_TICKETING, after=int(df.position.max()))
+>>> len(more)
+0
+
+Limits: inside a nested object, a key whose value is ``null`` cannot be told
+from a missing key by the fast parser, so such keys are left out of the
+nested dicts (``workbench.stream.EventStream.payload`` gives the exact
+payload of one event).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID, SafeUUID
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+from eventsourcing.application import Application
+
+from workbench.decoding import DECODERS, DecodeError, decode_value, diagnose, short_name
+from workbench.records import ArrowBatch, RecordReader, SQLiteRecords, arrow_batches, open_records
+from workbench.stores import Store, StoreError
+
+__all__ = ["FIXED_COLUMNS", "LoadError", "load_events", "resolve_codec"]
+
+FIXED_COLUMNS = ["position", "stream_id", "version", "event_type", "topic", "timestamp"]
+"""The columns every loaded frame starts with; the payload fields follow."""
+
+Source = Application[Any] | str | Path | Store | RecordReader
+
+_OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d(:?\d\d(\.\d+)?)?)$")
+_BIG_INT = re.compile(rb"[:\[,]-?\d{16,}[,\]}]")
+_ZLIB_TOPIC = "eventsourcing.compressor:ZlibCompressor"
+
+
+class LoadError(StoreError):
+    """Events could not be loaded; the message says what is wrong and what to do."""
+
+
+# --- settings: compression and encryption ------------------------------------------
+
+
+def resolve_codec(
+    *,
+    cipher_key: str | None = None,
+    compressor: str | Any | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[Any | None, Any | None]:
+    """The eventsourcing cipher and compressor named by the arguments or ``env``.
+
+    ``compressor`` may be ``"zlib"``, a topic such as
+    ``"eventsourcing.compressor:ZlibCompressor"``, or a compressor object.
+    ``cipher_key`` (or ``env["CIPHER_KEY"]``) makes an ``AESCipher``
+    (``env["CIPHER_TOPIC"]`` picks another cipher class).
+
+    >>> resolve_codec(compressor="zlib")[1].__class__.__name__
+    'ZlibCompressor'
+    """
+    env = dict(env or {})
+    if compressor is None:
+        compressor = env.get("COMPRESSOR_TOPIC") or None
+    if isinstance(compressor, str):
+        from eventsourcing.utils import resolve_topic
+
+        topic = _ZLIB_TOPIC if compressor.lower() == "zlib" else compressor
+        try:
+            found = resolve_topic(topic)
+        except Exception as e:
+            raise LoadError(
+                f"cannot use the compressor {compressor!r} ({e}); "
+                f"give 'zlib' or a topic such as '{_ZLIB_TOPIC}'"
+            ) from None
+        compressor = found() if isinstance(found, type) else found
+    key = cipher_key or env.get("CIPHER_KEY")
+    cipher = None
+    if key:
+        from eventsourcing.utils import Environment, resolve_topic
+
+        topic = env.get("CIPHER_TOPIC") or "eventsourcing.cipher:AESCipher"
+        try:
+            cipher_cls = resolve_topic(topic)
+        except ImportError as e:
+            raise LoadError(
+                f"cannot decrypt: {e}. The default cipher needs pycryptodome "
+                "(pip install pycryptodome); or set CIPHER_TOPIC to "
+                "'eventsourcing.cryptography:AESCipher' and pip install cryptography"
+            ) from None
+        try:
+            cipher = cipher_cls(Environment(env={"CIPHER_KEY": key}))
+        except Exception as e:
+            raise LoadError(
+                f"the cipher key is not usable ({e}); give the application's CIPHER_KEY "
+                "(base64 of 16, 24 or 32 bytes)"
+            ) from None
+    return cipher, compressor
+
+
+def _codec_of(app: Application[Any]) -> tuple[Any | None, Any | None]:
+    mapper = app.mapper
+    return getattr(mapper, "cipher", None), getattr(mapper, "compressor", None)
+
+
+# --- parsing one topic group ----------------------------------------------------
+
+
+@dataclass
+class _Context:
+    schemas: dict[str, pa.Schema] = field(default_factory=dict)
+    notes: set[str] = field(default_factory=set)
+
+
+def _strip_schema(schema: pa.Schema) -> pa.Schema:
+    """Timestamps back to strings; null-typed fields removed (let the parser infer them)."""
+
+    def fix(t: pa.DataType) -> pa.DataType | None:
+        if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
+            return pa.string()
+        if pa.types.is_null(t):
+            return None
+        if pa.types.is_struct(t):
+            fields = [
+                pa.field(f.name, ft)
+                for f in (t.field(i) for i in range(t.num_fields))
+                if (ft := fix(f.type)) is not None
+            ]
+            return pa.struct(fields) if fields else None
+        if pa.types.is_list(t) or pa.types.is_large_list(t):
+            inner = fix(t.value_type)
+            return pa.list_(inner) if inner is not None else None
+        return t
+
+    fields = [pa.field(f.name, ft) for f in schema if (ft := fix(f.type)) is not None]
+    return pa.schema(fields)
+
+
+def _has(schema: pa.Schema, test: Any) -> bool:
+    def walk(t: pa.DataType) -> bool:
+        if test(t):
+            return True
+        if pa.types.is_struct(t):
+            return any(walk(t.field(i).type) for i in range(t.num_fields))
+        if pa.types.is_list(t) or pa.types.is_large_list(t):
+            return walk(t.value_type)
+        return False
+
+    return any(walk(f.type) for f in schema)
+
+
+def _is_time(t: pa.DataType) -> bool:
+    return bool(pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t))
+
+
+def _parse_json_lines(buffer: pa.Buffer, topic: str, ctx: _Context) -> pa.Table | None:
+    """pyarrow's parse of one group's JSON lines, or ``None`` when it would not be exact."""
+    options = pj.ReadOptions(block_size=1 << 24)
+    known = ctx.schemas.get(topic)
+    if known is None:
+        # Infer from the first lines, ISO strings kept as strings, before the full parse.
+        head = memoryview(buffer)[: 1 << 16].tobytes()
+        head = head[: head.rfind(b"\n") + 1]
+        try:
+            known = _strip_schema(pj.read_json(pa.BufferReader(head)).schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            known = None
+    for _ in range(3):
+        parse = pj.ParseOptions(explicit_schema=known, unexpected_field_behavior="infer")
+        try:
+            table = pj.read_json(pa.BufferReader(buffer), read_options=options, parse_options=parse)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+        if _has(table.schema, _is_time):
+            # pyarrow read an ISO string as a timestamp: parse again, as strings.
+            known = _strip_schema(table.schema)
+            continue
+        if _has(table.schema, pa.types.is_floating) and _BIG_INT.search(memoryview(buffer)):
+            return None  # an integer too big for int64 would have become a float
+        ctx.schemas[topic] = _strip_schema(table.schema)
+        return table
+    return None
+
+
+def _is_encoding(t: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_struct(t)
+        and t.num_fields == 2
+        and {t.field(0).name, t.field(1).name} == {"_type_", "_data_"}
+    )
+
+
+def _clean(value: Any, unknown: set[str]) -> Any:
+    """A nested value from pyarrow: decode encodings, drop keys that were absent (null)."""
+    if isinstance(value, dict):
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            return decode_value(value, unknown)
+        return {k: _clean(v, unknown) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_clean(v, unknown) for v in value]
+    return value
+
+
+_UNKNOWN_SAFETY = SafeUUID.unknown
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _fast_uuid(text: str) -> UUID:
+    if len(text) != 32 or not text.isalnum():
+        return UUID(text)
+    value = _new(UUID)
+    _set(value, "int", int(text, 16))
+    _set(value, "is_safe", _UNKNOWN_SAFETY)
+    return value
+
+
+_SEPARATORS = "\x1c\x1d\x1e\x1f"
+_NULL_KEY = "\x1c"
+
+
+def _key(array: pa.Array) -> pa.Array | None:
+    """A string per row that is equal exactly when the rows' values are equal.
+
+    ``None`` when that cannot be done safely (a string holds a separator).
+    """
+    t = array.type
+    if pa.types.is_struct(t):
+        parts = []
+        for i in range(t.num_fields):
+            child = _key(_struct_field(array, i))
+            if child is None:
+                return None
+            parts.append(child)
+        if not parts:
+            joined = pa.array([""] * len(array), pa.string())
+        else:
+            joined = pc.binary_join_element_wise(*parts, "\x1f")
+        return pc.if_else(pc.is_valid(array), joined, _NULL_KEY)
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        values = _key(array.flatten())
+        if values is None:
+            return None
+        offsets = array.offsets
+        relist = type(array).from_arrays(pc.subtract(offsets, offsets[0]), values)
+        joined = pc.binary_join(relist, "\x1e")
+        lengths = pc.list_value_length(array).cast(pa.string())
+        keyed = pc.binary_join_element_wise(lengths, joined, "\x1d")
+        return pc.if_else(pc.is_valid(array), keyed, _NULL_KEY)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        if pc.any(pc.match_substring_regex(array, f"[{_SEPARATORS}]")).as_py():
+            return None
+        return pc.fill_null(array.cast(pa.string()), _NULL_KEY)
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+        return pc.fill_null(array.cast(pa.string()), _NULL_KEY)
+    if pa.types.is_null(t):
+        return pa.array([_NULL_KEY] * len(array), pa.string())
+    return None
+
+
+def _struct_field(array: pa.Array, index: int) -> pa.Array:
+    """A struct child with the struct's own nulls applied."""
+    return array.field(index) if array.null_count == 0 else pc.struct_field(array, [index])
+
+
+def _python_values(array: pa.Array, label: str, ctx: _Context) -> list[Any]:
+    """Arrow values as Python values: encodings decoded, absent keys dropped."""
+    t = array.type
+    if _is_encoding(t):
+        decoded = _decode_encoding(array, label, ctx)
+        if isinstance(decoded, np.ndarray):
+            return list(decoded.tolist() if decoded.dtype != object else decoded)
+        return [None if pd.isna(v) else v.to_pydatetime() for v in decoded]
+    if pa.types.is_struct(t):
+        names = [t.field(i).name for i in range(t.num_fields)]
+        children = [_python_values(_struct_field(array, i), label, ctx) for i in range(len(names))]
+        valid = pc.is_valid(array).to_numpy(zero_copy_only=False)
+        rows: list[Any] = []
+        for ok, values in zip(
+            valid, zip(*children, strict=True) if children else ([()] * len(array)), strict=True
+        ):
+            if ok:
+                rows.append({k: v for k, v in zip(names, values, strict=True) if v is not None})
+            else:
+                rows.append(None)
+        return rows
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        offsets = np.asarray(array.offsets)
+        items = _python_values(array.values, label, ctx)
+        valid = pc.is_valid(array).to_numpy(zero_copy_only=False)
+        return [items[offsets[i] : offsets[i + 1]] if valid[i] else None for i in range(len(array))]
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        if array.null_count == 0:
+            return list(array.to_numpy(zero_copy_only=False).tolist())
+        return list(array.to_pylist())
+    if pa.types.is_floating(t) or pa.types.is_string(t) or pa.types.is_large_string(t):
+        return list(array.to_numpy(zero_copy_only=False).tolist())
+    return list(array.to_pylist())
+
+
+def _nested(array: pa.Array, label: str, ctx: _Context) -> np.ndarray[Any, Any]:
+    """A nested column (objects, lists) as Python values, each distinct value converted once."""
+    key = _key(array) if len(array) > 64 else None
+    if key is not None:
+        encoded = pc.dictionary_encode(key)
+        indices = encoded.indices.to_numpy(zero_copy_only=False)
+        if len(encoded.dictionary) < len(array) // 2:
+            _, first = np.unique(indices, return_index=True)
+            uniques = _object_array(_python_values(array.take(pa.array(first)), label, ctx))
+            return uniques[indices]  # type: ignore[no-any-return]
+    return _object_array(_python_values(array, label, ctx))
+
+
+def _object_array(values: Sequence[Any]) -> np.ndarray[Any, Any]:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _by_unique(data: pa.Array, convert: Any) -> np.ndarray[Any, Any]:
+    """Convert each distinct value once, then spread the results back over the rows."""
+    encoded = pc.dictionary_encode(data)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    uniques = [None if v is None else convert(v) for v in encoded.dictionary.to_pylist()]
+    table = _object_array([*uniques, None])
+    indices = encoded.indices.fill_null(len(uniques)).to_numpy(zero_copy_only=False)
+    return table[indices]  # type: ignore[no-any-return]
+
+
+def _datetimes(data: pa.Array, label: str, ctx: _Context) -> Any:
+    strings = data.cast(pa.string())
+    valid = pc.drop_null(strings)
+    if len(valid) == 0:
+        return pd.Series(pd.NaT, index=range(len(data)), dtype="datetime64[us, UTC]").array
+    aware = pc.match_substring_regex(valid, _OFFSET.pattern)
+    if pc.all(aware).as_py():
+        try:
+            cast = pc.cast(strings, pa.timestamp("us", "UTC"))
+            return pd.Series(cast.to_pandas()).array
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return _by_unique(strings, datetime.fromisoformat)
+
+
+def _decode_encoding(array: pa.Array, label: str, ctx: _Context) -> Any:
+    names = [n for n in pc.unique(array.field("_type_")).to_pylist() if n is not None]
+    data = array.field("_data_")
+    # rows where the whole value is null keep null data
+    data = pc.if_else(pc.is_valid(array), data, pa.scalar(None, data.type))
+    if not names:
+        return _object_array([None] * len(array))
+    if len(names) == 1 and pa.types.is_string(data.type):
+        name = names[0]
+        try:
+            if name == "datetime_iso":
+                return _datetimes(data, label, ctx)
+            if name == "uuid_hex":
+                return _by_unique(data, _fast_uuid)
+            if name in DECODERS:
+                return _by_unique(data, DECODERS[name])
+        except (ValueError, TypeError, ArithmeticError):
+            pass  # malformed data: decode value by value below
+        else:
+            ctx.notes.add(
+                f"{label}: values encoded as '{name}' (not a known type) are kept as their raw data"
+            )
+            return data.to_numpy(zero_copy_only=False)
+    unknown: set[str] = set()
+    values = [_clean(v, unknown) for v in array.to_pylist()]
+    for name in unknown:
+        ctx.notes.add(f"{label}: values encoded as '{name}' are kept as their raw data")
+    return _object_array(values)
+
+
+def _column(array: pa.Array, label: str, ctx: _Context) -> Any:
+    """One parsed column as something pandas takes (numpy array or extension array)."""
+    t = array.type
+    if _is_encoding(t):
+        return _decode_encoding(array, label, ctx)
+    if pa.types.is_struct(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
+        return _nested(array, label, ctx)
+    if pa.types.is_integer(t):
+        if array.null_count:
+            values = pc.fill_null(array, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+            mask = pc.is_null(array).to_numpy(zero_copy_only=False)
+            return pd.arrays.IntegerArray(values, mask)
+        return array.to_numpy(zero_copy_only=False)
+    if pa.types.is_boolean(t):
+        if array.null_count:
+            return pd.array(array.to_pylist(), dtype="boolean")
+        return array.to_numpy(zero_copy_only=False)
+    if pa.types.is_null(t):
+        return _object_array([None] * len(array))
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return array.to_pandas().array
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _frame_from_table(table: pa.Table, event_type: str, ctx: _Context) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for name in table.column_names:
+        array = table.column(name).combine_chunks()
+        columns[name] = _column(array, f"{event_type}.{name}" if event_type else name, ctx)
+    return columns
+
+
+def _python_columns(
+    states: list[bytes], event_type: str, ctx: _Context
+) -> tuple[dict[str, Any], list[str | None]]:
+    """The slow, exact route: Python's json, row by row; corrupt rows get an error."""
+    rows: list[dict[str, Any]] = []
+    errors: list[str | None] = []
+    unknown: set[str] = set()
+    for state in states:
+        try:
+            data = json.loads(state)
+            if not isinstance(data, dict):
+                raise ValueError(f"the state is JSON but not an object ({type(data).__name__})")
+            rows.append(decode_value(data, unknown))
+            errors.append(None)
+        except (ValueError, UnicodeDecodeError) as e:
+            rows.append({})
+            preview = state[:60].decode("utf8", "replace")
+            errors.append(f"corrupt event state ({e}); starts {preview!r}")
+    for name in unknown:
+        ctx.notes.add(f"{event_type}: values encoded as '{name}' are kept as their raw data")
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    columns: dict[str, Any] = {}
+    for name in names:
+        values = [row.get(name) for row in rows]
+        if name == "timestamp":
+            columns[name] = _timestamps(values)
+        else:
+            columns[name] = _object_array(values)
+    return columns, errors
+
+
+def _timestamps(values: list[Any]) -> Any:
+    fixed: Any = [v if isinstance(v, datetime) and v.tzinfo else None for v in values]
+    return pd.Series(pd.to_datetime(fixed, utc=True), dtype="datetime64[us, UTC]").array
+
+
+# --- one batch ------------------------------------------------------------------
+
+
+def _unwrap_states(batch: ArrowBatch, cipher: Any, compressor: Any) -> pa.Array:
+    out = []
+    for value in batch.states.to_pylist():
+        state = value[:-1]
+        if cipher is not None:
+            state = cipher.decrypt(state)
+        if compressor is not None:
+            state = compressor.decompress(state)
+        out.append(state + b"\n")
+    return pa.array(out, pa.large_binary())
+
+
+def _check_json(batch: ArrowBatch, where: str) -> None:
+    for i in range(min(batch.num_rows, 20)):
+        state = batch.state(i)
+        if state[:1] == b"{":
+            return
+    raise LoadError(f"cannot read the events in {where}: {diagnose(batch.state(0))}")
+
+
+def _load_batch(
+    batch: ArrowBatch,
+    ctx: _Context,
+    *,
+    cipher: Any,
+    compressor: Any,
+    where: str,
+) -> list[pd.DataFrame]:
+    if cipher is not None or compressor is not None:
+        try:
+            batch = ArrowBatch(batch.columns, _unwrap_states(batch, cipher, compressor))
+        except Exception as e:
+            raise LoadError(
+                f"cannot decrypt or decompress the events in {where} ({type(e).__name__}: {e}); "
+                f"check the settings: {diagnose(batch.state(0))}"
+            ) from None
+    else:
+        _check_json(batch, where)
+    meta = batch.columns
+    # First try: all rows in one parse (works when fields keep their type across event types).
+    table = _parse_json_lines(batch.joined, "*", ctx)
+    if table is not None and table.num_rows == batch.num_rows:
+        frame = _meta_frame(meta, None)
+        columns = _frame_from_table(table, "", ctx)
+        frame["timestamp"] = columns.pop("timestamp", _no_timestamps(len(meta)))
+        frame.update(columns)
+        return [pd.DataFrame(frame, copy=False)]
+    topics = pc.dictionary_encode(meta.column("topic")).combine_chunks()
+    codes = topics.indices.to_numpy(zero_copy_only=False)
+    states = batch.states
+    frames = []
+    for index, topic in enumerate(topics.dictionary.to_pylist()):
+        rows = np.flatnonzero(codes == index)
+        take = pa.array(rows)
+        group = states.take(take)
+        event_type = short_name(topic)
+        errors: list[str | None] | None = None
+        offsets = np.frombuffer(group.buffers()[1], dtype=np.int64)
+        start = int(offsets[group.offset])
+        end = int(offsets[group.offset + len(group)])
+        table = _parse_json_lines(group.buffers()[2][start:end], topic, ctx)
+        if table is not None and table.num_rows == len(rows):
+            columns = _frame_from_table(table, event_type, ctx)
+        else:
+            values = [v[:-1] for v in group.to_pylist()]
+            columns, errors = _python_columns(values, event_type, ctx)
+        frame = _meta_frame(meta.take(take), (event_type, topic))
+        frame["timestamp"] = columns.pop("timestamp", _no_timestamps(len(rows)))
+        frame.update(columns)
+        if errors is not None and any(errors):
+            frame["error"] = _object_array(errors)
+        frames.append(pd.DataFrame(frame, copy=False))
+    return frames
+
+
+def _no_timestamps(count: int) -> Any:
+    return pd.array([pd.NaT] * count, dtype="datetime64[us, UTC]")
+
+
+def _meta_frame(meta: pa.Table, single: tuple[str, str] | None) -> dict[str, Any]:
+    count = meta.num_rows
+    frame: dict[str, Any] = {
+        "position": meta.column("position").to_numpy(),
+        "stream_id": meta.column("stream_id").to_pandas().array,
+        "version": meta.column("version").to_numpy(),
+    }
+    if single is not None:
+        frame["event_type"] = pd.Categorical.from_codes(
+            np.zeros(count, dtype=np.int8), pd.Index([single[0]])
+        )
+        frame["topic"] = pd.Categorical.from_codes(
+            np.zeros(count, dtype=np.int8), pd.Index([single[1]])
+        )
+    else:
+        topics = pc.dictionary_encode(meta.column("topic")).combine_chunks()
+        names = topics.dictionary.to_pylist()
+        codes = topics.indices.to_numpy(zero_copy_only=False)
+        shorts = [short_name(t) for t in names]
+        unique_shorts = sorted(set(shorts))
+        remap = np.array([unique_shorts.index(s) for s in shorts], dtype=np.int32)
+        frame["event_type"] = pd.Categorical.from_codes(remap[codes], pd.Index(unique_shorts))
+        frame["topic"] = pd.Categorical.from_codes(codes, pd.Index(names))
+    return frame
+
+
+# --- the public function ----------------------------------------------------------
+
+
+def _reader_of(source: Source, table: str | None) -> tuple[RecordReader, Any, Any]:
+    if isinstance(source, (SQLiteRecords,)) or (
+        hasattr(source, "batches") and hasattr(source, "max_position")
+    ):
+        return source, None, None  # type: ignore[return-value]
+    if isinstance(source, Application):
+        cipher, compressor = _codec_of(source)
+        return open_records(source), cipher, compressor
+    if isinstance(source, (str, Path)):
+        text = str(source)
+        if "://" not in text and not Path(text).exists():
+            raise LoadError(
+                f"there is no file {text}: check the path (an SQLite event store), "
+                "or pass an open application"
+            )
+    try:
+        return open_records(source, table=table), None, None  # type: ignore[arg-type]
+    except LoadError:
+        raise
+    except StoreError as e:
+        raise LoadError(str(e)) from None
+
+
+def _time_bounds(
+    since: datetime | str | None, until: datetime | str | None
+) -> tuple[datetime | None, datetime | None]:
+    def parse(value: datetime | str | date | None, name: str) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = pd.Timestamp(value).to_pydatetime()
+            except ValueError:
+                raise LoadError(
+                    f"{name}={value!r} is not a date or time; write e.g. '2018-03-07' or "
+                    "'2018-03-07T09:00:00+00:00'"
+                ) from None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime(value.year, value.month, value.day)
+        if not isinstance(value, datetime):
+            raise LoadError(f"{name} must be a datetime or an ISO string, got {value!r}")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    return parse(since, "since"), parse(until, "until")
+
+
+def load_events(
+    source: Source,
+    *,
+    after: int = 0,
+    upto: int | None = None,
+    event_types: Sequence[str] | str | None = None,
+    streams: Sequence[str | UUID] | str | UUID | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    limit: int | None = None,
+    newest: int | None = None,
+    cipher_key: str | None = None,
+    compressor: str | Any | None = None,
+    env: Mapping[str, str] | None = None,
+    table: str | None = None,
+    batch_size: int = 100_000,
+) -> pd.DataFrame:
+    """The events of ``source`` as a DataFrame, one row per stored event, oldest first.
+
+    ``source`` is an open application, an SQLite file path, a store string, or
+    a record reader. Columns: ``position``, ``stream_id``, ``version``,
+    ``event_type`` (e.g. ``"TicketPurchase.Paid"``), ``topic``, ``timestamp``
+    (UTC), then the payload fields (encoded values decoded), and ``error`` if
+    any row could not be decoded. ``df.attrs`` holds ``last_position`` (for an
+    incremental load: pass it as ``after`` next time) and ``notes``.
+
+    Filters (applied in the query): ``after < position <= upto``;
+    ``event_types`` short names or full topics; ``streams`` ids; ``since <=
+    timestamp < until``; ``limit`` (the oldest ``limit`` matching events);
+    ``newest`` (the newest ``newest`` matching events). Compressed or encrypted
+    stores need ``compressor``/``cipher_key`` (or ``env`` with
+    ``COMPRESSOR_TOPIC``/``CIPHER_KEY``); an application as source brings its own.
+
+    >>> from workbench.examples.history import SAMPLE_TICKETING
+    >>> paid = load_events(SAMPLE_TICKETING, event_types=["TicketPurchase.Paid"], limit=3)
+    >>> list(paid.event_type.unique()), len(paid)
+    (['TicketPurchase.Paid'], 3)
+    """
+    reader, app_cipher, app_compressor = _reader_of(source, table)
+    cipher, comp = resolve_codec(cipher_key=cipher_key, compressor=compressor, env=env)
+    cipher = cipher or app_cipher
+    comp = comp or app_compressor
+    start, stop = _time_bounds(since, until)
+    if isinstance(event_types, str):
+        event_types = [event_types]
+    if isinstance(streams, (str, UUID)):
+        streams = [streams]
+    stream_ids = [str(s) for s in streams or ()]
+    ctx = _Context()
+    last = reader.max_position() if upto is None else min(upto, reader.max_position())
+    topics = _topics_for(reader, event_types, after, last) if event_types else ()
+    where: list[tuple[str, Any]] = []
+    plain = cipher is None and comp is None
+    if plain and isinstance(reader, SQLiteRecords):
+        extract = "json_extract(CAST(state AS TEXT), '$.timestamp._data_')"
+        if start is not None:
+            where.append((f"{extract} >= ?", (start - timedelta(days=1)).isoformat()[:19]))
+        if stop is not None:
+            where.append((f"{extract} < ?", (stop + timedelta(days=1)).isoformat()[:19]))
+    frames: list[pd.DataFrame] = []
+    count = 0
+    if event_types and not topics:
+        batches: Iterator[ArrowBatch] = iter(())
+    else:
+        batches = arrow_batches(
+            reader,
+            after,
+            upto=last,
+            topics=topics,
+            streams=stream_ids,
+            where=where,
+            newest=newest if start is None and stop is None else None,
+            batch_size=batch_size,
+        )
+    for batch in batches:
+        parts = _load_batch(batch, ctx, cipher=cipher, compressor=comp, where=reader.description)
+        if start is not None or stop is not None:
+            parts = [_in_range(p, start, stop) for p in parts]
+        frames.extend(p for p in parts if len(p))
+        count += sum(len(p) for p in parts)
+        if limit is not None and newest is None and count >= limit * 2 + batch_size:
+            break
+    df = _assemble(frames)
+    if newest is not None:
+        df = df.iloc[-newest:] if newest else df.iloc[:0]
+    if limit is not None:
+        df = df.iloc[:limit]
+    df = df.reset_index(drop=True)
+    df.attrs["last_position"] = int(last)
+    df.attrs["notes"] = sorted(ctx.notes)
+    df.attrs["source"] = reader.description
+    return df
+
+
+def _in_range(df: pd.DataFrame, start: datetime | None, stop: datetime | None) -> pd.DataFrame:
+    keep = pd.Series(True, index=df.index)
+    ts = df["timestamp"]
+    if start is not None:
+        keep &= ts >= pd.Timestamp(start)
+    if stop is not None:
+        keep &= ts < pd.Timestamp(stop)
+    return df[keep.fillna(False).to_numpy(dtype=bool)]
+
+
+def _topics_for(
+    reader: RecordReader, event_types: Sequence[str], after: int, last: int
+) -> list[str]:
+    """Full topics for the given short names (or topics) present in the store."""
+    wanted = set(event_types)
+    full = [t for t in wanted if ":" in t]
+    short = wanted - set(full)
+    if not short:
+        return full
+    present = _distinct_topics(reader)
+    found = [t for t in present if short_name(t) in short]
+    return sorted(set(full) | set(found))
+
+
+def _distinct_topics(reader: RecordReader) -> list[str]:
+    if isinstance(reader, SQLiteRecords):
+        rows = [
+            r
+            for chunk in reader._query(f"SELECT DISTINCT topic FROM {reader.table}", ())
+            for r in chunk
+        ]
+        return [str(r[0]) for r in rows]
+    seen: set[str] = set()
+    for batch in reader.batches():
+        seen.update(r.topic for r in batch)
+    return sorted(seen)
+
+
+def event_types_of(source: Source) -> list[str]:
+    """The short names of the event types in a store, sorted.
+
+    >>> from workbench.examples.history import SAMPLE_TICKETING
+    >>> "TicketPurchase.Paid" in event_types_of(SAMPLE_TICKETING)
+    True
+    """
+    reader, _, _ = _reader_of(source, None)
+    return sorted({short_name(t) for t in _distinct_topics(reader)})
+
+
+def _assemble(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in FIXED_COLUMNS})
+        empty["position"] = empty["position"].astype("int64")
+        empty["version"] = empty["version"].astype("int64")
+        empty["timestamp"] = pd.Series(dtype="datetime64[us, UTC]")
+        return empty
+    order: dict[str, None] = {}
+    for frame in frames:
+        order.update(dict.fromkeys(frame.columns))
+    # integer and boolean columns missing from some frames: keep them whole numbers
+    for name in list(order):
+        present = [f for f in frames if name in f.columns]
+        if len(present) < len(frames):
+            for f in present:
+                kind = f[name].dtype.kind
+                if kind in "iu":
+                    f[name] = f[name].astype("Int64")
+                elif kind == "b":
+                    f[name] = f[name].astype("boolean")
+    df = pd.concat(frames, ignore_index=True, sort=False)
+    if not df["position"].is_monotonic_increasing:
+        df = df.sort_values("position", kind="stable", ignore_index=True)
+    payload = [c for c in order if c not in FIXED_COLUMNS and c != "error"]
+    columns = FIXED_COLUMNS + payload + (["error"] if "error" in order else [])
+    df = df[columns]
+    df["event_type"] = df["event_type"].astype("category")
+    df["topic"] = df["topic"].astype("category")
+    return df
+
+
+def _unused() -> tuple[Any, ...]:
+    return (Decimal, DecodeError, UUID)
