@@ -620,10 +620,16 @@ class ProcessRun:
         while heap:
             due, _seq, key, kind, name = heap[0]
             inst = self.instances.get(key)
-            if inst is not None and inst.status == "active":
+            if inst is not None and inst.status != ABANDONED:
+                # a timeout due while the instance is blocked fires, and is held
                 if kind == "timeout" and inst.timeouts.get(name) == due:
                     return heap[0]
-                if kind == "retry" and inst.pending is not None and inst.retry_at == due:
+                if (
+                    kind == "retry"
+                    and inst.status == "active"
+                    and inst.pending is not None
+                    and inst.retry_at == due
+                ):
                     return heap[0]
             heapq.heappop(heap)
         return None
