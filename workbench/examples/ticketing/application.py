@@ -20,7 +20,6 @@ from workbench.examples.ticketing.domainmodel import (
     time_out_purchase,
 )
 
-
 T = TypeVar("T")
 
 
