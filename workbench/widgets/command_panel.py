@@ -115,9 +115,9 @@ class _IdInput(_Input):
             placeholder="…or paste an id", layout=widgets.Layout(width="280px")
         )
         self.note = widgets.HTML()
+        self.dropdown.options = [("— choose —", None)]
         box = widgets.VBox([widgets.HBox([self.dropdown, self.pasted]), self.note])
         super().__init__(field, box)
-        self.refresh()
 
     def refresh(self) -> None:
         """Reload the existing streams (newest activity first)."""
@@ -457,8 +457,7 @@ class CommandPanel(widgets.VBox):  # type: ignore[misc]
             self.form_box.children = []
             return
         form = self.forms[name]
-        if change is not None:
-            form.refresh_ids()
+        form.refresh_ids()  # streams are listed when a form is shown, not all at start
         self.form_box.children = [form]
 
     def _after(self, result: CommandResult) -> None:
