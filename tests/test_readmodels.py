@@ -107,8 +107,8 @@ def test_frames_have_the_columns_the_charts_need() -> None:
 
     spec = remaining_chart(remaining).to_dict()
     (dataset,) = spec["datasets"].values()
-    assert len(dataset) == 2 * len(remaining)  # sold and remaining per ticket type
-    assert {r["tickets"] for r in dataset} == {"sold", "remaining"}
+    assert dataset == remaining.to_dict(orient="records")  # the frame is the only data
+    assert {"fold": ["sold", "remaining"], "as": ["tickets", "count"]} in spec["transform"]
     sales_spec = sales_chart(sales).to_dict()
     assert [layer["mark"]["type"] for layer in sales_spec["layer"]] == ["bar", "line"]
 
@@ -137,3 +137,17 @@ def test_static_export_for_handouts(tmp_path: Path) -> None:
     png = save(chart, tmp_path / "pipeline.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in save(chart, tmp_path / "pipeline.svg").read_text()
+
+
+def test_spec_with_data_sends_only_json_values() -> None:
+    import json
+    from datetime import UTC, datetime
+
+    frame = pd.DataFrame(
+        {"key": ["a"], "value": [Decimal("2.50")], "at": [datetime(2018, 1, 1, tzinfo=UTC)]}
+    )
+    spec = auto_chart(frame).to_dict()
+    new = spec_with_data(spec, frame)
+    (records,) = new["datasets"].values()
+    assert records == [{"key": "a", "value": 2.5, "at": "2018-01-01T00:00:00"}]
+    json.dumps(new)

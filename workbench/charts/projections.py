@@ -2,7 +2,9 @@
 
 Every function takes a small DataFrame (already aggregated: one row per bar or
 per day, never one per event) and returns a fresh altair chart, so a chart is
-tested by looking at ``chart.to_dict()``:
+tested by looking at ``chart.to_dict()``. The frame is the chart's only
+dataset (any reshaping is done by Vega-Lite transforms), so a live view can
+build the chart once and then only swap its data (:func:`spec_with_data`):
 
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"conference": ["PHP18"], "ticket_type": ["Standard"],
@@ -18,6 +20,7 @@ vl-convert in the kernel, and :func:`enable_offline` makes altair's
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +56,10 @@ def remaining_chart(frame: pd.DataFrame, *, width: int = 420) -> Any:
     (see :func:`workbench.examples.ticketing.readmodels.remaining_frame`).
     """
     _require(frame, ["conference", "ticket_type", "sold", "remaining"], "remaining_chart")
-    data = frame.assign(item=frame["conference"] + " · " + frame["ticket_type"])
-    long = data.melt(
-        id_vars=["item"], value_vars=["sold", "remaining"], var_name="tickets", value_name="count"
-    )
     return (
-        alt.Chart(long)
+        alt.Chart(frame)
+        .transform_calculate(item="datum.conference + ' · ' + datum.ticket_type")
+        .transform_fold(["sold", "remaining"], as_=["tickets", "count"])
         .mark_bar()
         .encode(
             y=alt.Y("item:N", title=None, sort=None),
@@ -118,7 +119,16 @@ def auto_chart(frame: pd.DataFrame, *, width: int = 420, title: str = "") -> Any
 
     For read models of applications the workbench knows nothing about.
     """
-    numbers = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object and len(values) and values.map(_is_number).all():
+            frame[column] = values.astype(float)
+    numbers = [
+        c
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
     labels = [c for c in frame.columns if c not in numbers]
     if not numbers:
         raise ValueError(
@@ -138,6 +148,10 @@ def auto_chart(frame: pd.DataFrame, *, width: int = 420, title: str = "") -> Any
         .encode(y=alt.Y(f"{label}:N", sort=None, title=None), x=alt.X(f"{numbers[0]}:Q"))
         .properties(width=width, title=title)
     )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
 def spec_with_data(spec: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
@@ -164,8 +178,21 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%S")
+        elif out[column].dtype == object:
+            out[column] = out[column].map(_plain)
     records: list[dict[str, Any]] = out.to_dict(orient="records")  # type: ignore[assignment]
     return records
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly version of a cell (decimals to floats, dates to ISO text)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 def enable_offline() -> None:

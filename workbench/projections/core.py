@@ -341,6 +341,8 @@ class ProjectionRun:
         self._follower: threading.Thread | None = None
         self._progress = Progress(0, 0, 0, 0, 0.0)
         self._stepped: list[EventView] = []
+        self.listener_error: BaseException | None = None
+        """The last error raised by an :meth:`on_progress` callback (the run carries on)."""
         self.error: BaseException | None = None
         """An error that stopped the last run outside a handler (e.g. storage refused a row)."""
         self.reload()
@@ -585,7 +587,10 @@ class ProjectionRun:
 
     def _notify(self) -> None:
         for listener in list(self._listeners):
-            listener(self)
+            try:
+                listener(self)
+            except Exception as error:  # a view's problem must not stop the projection
+                self.listener_error = error
 
     def _execute(self, target: int, limit: int | None) -> None:
         self.error = None
