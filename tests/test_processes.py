@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from workbench.processes import (
     Action,
     ActionContext,
     DeclarationError,
+    Handler,
     ProcessDeclaration,
     ProcessError,
     ProcessRun,
@@ -28,7 +29,7 @@ from workbench.processes import (
     timeout,
 )
 
-START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 # A tiny kitchen: orders are placed, cooked and served. ------------------------
@@ -136,7 +137,7 @@ class Scenario:
             except ValueError as e:
                 raise Refused(str(e)) from e
 
-        self.handlers = {"call waiter": self.waiter, "cancel order": cancel}
+        self.handlers: dict[str, Handler] = {"call waiter": self.waiter, "cancel order": cancel}
         self.run = ProcessRun(ORDER, self.kitchen, handlers=self.handlers, clock=self.clock)
 
     def do(self, command: str, *args: Any) -> Any:
@@ -412,7 +413,7 @@ def test_a_refused_command_is_recorded_not_retried(s: Scenario) -> None:
 
 def _history(s: Scenario) -> None:
     a = s.do("place", "soup", 1)
-    b = s.do("place", "pie", 2)
+    s.do("place", "pie", 2)
     s.run.run_to_end()
     s.clock.advance(minutes=3)
     s.do("cook", a)

@@ -121,10 +121,11 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
         self.refresh(error=error)
 
     def _step(self) -> str:
+        replaying = not self.run.at_head
         step = self.run.step()
         if step is None:
             return "nothing to do: no new upstream event, and no timeout due (advance the clock?)"
-        return "" if self.run.at_head else "replayed a recorded step (nothing sent again)"
+        return "replayed a recorded step (nothing sent again)" if replaying else ""
 
     def _back(self) -> str:
         return "" if self.run.back() is not None else "already at the start"
@@ -184,9 +185,12 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
         """Redraw from the run (call after driving the run directly)."""
         run = self.run
         dead = run.dead_letters()
+        chosen = self.dead_letter.value
         self.dead_letter.options = [
             (f"{_short(d['instance'])}: {d['action']}", d["instance"]) for d in dead
         ]
+        keys = [d["instance"] for d in dead]
+        self.dead_letter.value = chosen if chosen in keys else (keys[0] if keys else None)
         self.retry_button.disabled = self.abandon_button.disabled = not dead
         self.back_button.disabled = run.view == 0
         color = "#b00020" if error else "#37474f"
