@@ -1,0 +1,395 @@
+"""An event stream you can browse: load once, refresh incrementally, filter, page, inspect.
+
+:class:`EventStream` holds the events of one store as a DataFrame (see
+:func:`workbench.loader.load_events`) and answers what a viewer needs: a page
+of the filtered events (never the whole frame), the full payload of one
+event, and the number of events per type over time (for a chart).
+``refresh()`` reads only the events recorded since the last load.
+
+>>> from workbench.examples.history import SAMPLE_TICKETING
+>>> stream = EventStream(SAMPLE_TICKETING, page_size=5)
+>>> len(stream.page(0))
+5
+>>> stream.filter(event_types=["TicketPurchase.Paid"]).page(0).event_type.unique().tolist()
+['TicketPurchase.Paid']
+>>> position = int(stream.page(0).position.iloc[0])
+>>> sorted(stream.payload(position))[:2]
+['amount', 'delegates']
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import pandas as pd
+from eventsourcing.application import Application
+
+from workbench.decoding import decode_state, unwrap_state
+from workbench.loader import FIXED_COLUMNS, LoadError, load_events, resolve_codec
+from workbench.records import RecordReader, open_records
+from workbench.stores import Store
+
+__all__ = ["EventStream", "StreamFilter", "choose_frequency"]
+
+_FREQUENCIES = [
+    ("min", pd.Timedelta(minutes=1)),
+    ("5min", pd.Timedelta(minutes=5)),
+    ("15min", pd.Timedelta(minutes=15)),
+    ("h", pd.Timedelta(hours=1)),
+    ("6h", pd.Timedelta(hours=6)),
+    ("D", pd.Timedelta(days=1)),
+    ("W", pd.Timedelta(weeks=1)),
+    ("MS", pd.Timedelta(days=31)),
+    ("QS", pd.Timedelta(days=92)),
+    ("YS", pd.Timedelta(days=366)),
+]
+
+
+def choose_frequency(start: Any, end: Any, buckets: int = 60) -> str:
+    """A pandas frequency that cuts ``start``..``end`` into at most about ``buckets`` buckets.
+
+    >>> import pandas as pd
+    >>> choose_frequency(pd.Timestamp("2018-01-01"), pd.Timestamp("2018-03-01"))
+    'D'
+    """
+    span = pd.Timestamp(end) - pd.Timestamp(start)
+    for name, width in _FREQUENCIES:
+        if span / width <= buckets:
+            return name
+    return "YS"
+
+
+@dataclass(frozen=True)
+class StreamFilter:
+    """What to show: every field left empty means "all"."""
+
+    event_types: tuple[str, ...] = ()
+    """Short event type names (e.g. ``"TicketPurchase.Paid"``)."""
+    stream_id: str = ""
+    """One stream (aggregate) id."""
+    since: pd.Timestamp | None = None
+    """Events at or after this time."""
+    until: pd.Timestamp | None = None
+    """Events before this time."""
+    text: str = ""
+    """Case-insensitive text found in any column."""
+
+    def is_empty(self) -> bool:
+        return self == StreamFilter()
+
+
+def _timestamp(value: Any, name: str) -> pd.Timestamp | None:
+    if value is None or value == "":
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"{name}={value!r} is not a date or time; write e.g. '2018-03-07' or '2018-03-07 09:30'"
+        ) from None
+    if pd.isna(ts):
+        return None
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts
+
+
+Source = Application[Any] | str | Path | Store | RecordReader
+
+
+@dataclass
+class EventStream:
+    """The events of one store, loaded once and then refreshed incrementally.
+
+    ``source`` is an application, an SQLite path, a store string, or a record
+    reader; ``cipher_key``/``compressor``/``env`` are passed to the loader for
+    encrypted or compressed stores.
+    """
+
+    source: Source
+    page_size: int = 25
+    cipher_key: str | None = None
+    compressor: Any = None
+    env: Mapping[str, str] | None = None
+    frame: pd.DataFrame = field(init=False, repr=False)
+    """Every loaded event, oldest first."""
+    last_position: int = field(init=False, default=0)
+    """The position up to which the store has been read."""
+    current: StreamFilter = field(init=False, default_factory=StreamFilter)
+    _listeners: list[Callable[[EventStream], Any]] = field(init=False, default_factory=list)
+    _filtered: pd.DataFrame | None = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.page_size < 1:
+            raise ValueError(f"page_size must be at least 1 (got {self.page_size})")
+        self._reader = (
+            self.source if not isinstance(self.source, (Application, str, Path, Store)) else None
+        )
+        self.frame = self._load(after=0)
+        self.last_position = int(self.frame.attrs.get("last_position", 0))
+
+    def _load(self, after: int) -> pd.DataFrame:
+        return load_events(
+            self.source,
+            after=after,
+            cipher_key=self.cipher_key,
+            compressor=self.compressor,
+            env=self.env,
+        )
+
+    # --- loading -------------------------------------------------------------------
+
+    def refresh(self) -> int:
+        """Load the events recorded since the last load; returns how many there were."""
+        new = self._load(after=self.last_position)
+        self.last_position = max(self.last_position, int(new.attrs.get("last_position", 0)))
+        if len(new):
+            notes = sorted(set(self.frame.attrs.get("notes", [])) | set(new.attrs["notes"]))
+            frame = pd.concat([self.frame, new], ignore_index=True, sort=False)
+            for name in ("event_type", "topic"):
+                frame[name] = frame[name].astype(str).astype("category")
+            frame.attrs["notes"] = notes
+            self.frame = frame
+            self._filtered = None
+            self._changed()
+        return len(new)
+
+    def on_change(self, callback: Callable[[EventStream], Any]) -> Callable[[], None]:
+        """Call ``callback(stream)`` when new events arrive or the filter changes."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def _changed(self) -> None:
+        for callback in list(self._listeners):
+            callback(self)
+
+    def follow(self, app: Application[Any] | None = None) -> Callable[[], None]:
+        """Refresh after every save on ``app`` (default: the source, if it is an application).
+
+        Returns a function that stops following.
+        """
+        from workbench.live import on_recorded
+
+        target = app if app is not None else self.source
+        if not isinstance(target, Application):
+            raise ValueError(
+                "live mode needs the application object that records the events "
+                "(pass app=...; a file on disk has no in-kernel notifications)"
+            )
+        return on_recorded(target, lambda positions: self.refresh())
+
+    # --- filtering -----------------------------------------------------------------
+
+    @property
+    def event_types(self) -> list[str]:
+        """The event types present, sorted."""
+        return sorted(str(t) for t in self.frame["event_type"].unique())
+
+    def filter(
+        self,
+        *,
+        event_types: Sequence[str] | str | None = None,
+        stream_id: str | UUID | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        text: str | None = None,
+    ) -> EventStream:
+        """Set the filter (arguments not given keep their value); returns the stream.
+
+        Unknown event types raise ``ValueError`` naming the known ones.
+        """
+        changes: dict[str, Any] = {}
+        if event_types is not None:
+            types = (event_types,) if isinstance(event_types, str) else tuple(event_types)
+            unknown = sorted(set(types) - set(self.event_types))
+            if unknown:
+                raise ValueError(
+                    f"no events of type {', '.join(unknown)} in this stream; "
+                    f"event types: {', '.join(self.event_types) or 'none'}"
+                )
+            changes["event_types"] = types
+        if stream_id is not None:
+            changes["stream_id"] = str(stream_id).strip()
+        if since is not None:
+            changes["since"] = _timestamp(since, "since")
+        if until is not None:
+            changes["until"] = _timestamp(until, "until")
+        if text is not None:
+            changes["text"] = text.strip()
+        new = replace(self.current, **changes)
+        if new != self.current:
+            self.current = new
+            self._filtered = None
+            self._changed()
+        return self
+
+    def clear_filter(self) -> EventStream:
+        """Show every event again."""
+        if not self.current.is_empty():
+            self.current = StreamFilter()
+            self._filtered = None
+            self._changed()
+        return self
+
+    def filtered(self) -> pd.DataFrame:
+        """The events that pass the filter (a view of :attr:`frame`, cached)."""
+        if self._filtered is not None:
+            return self._filtered
+        df = self.frame
+        f = self.current
+        mask = np.ones(len(df), dtype=bool)
+        if f.event_types:
+            mask &= df["event_type"].isin(f.event_types).to_numpy()
+        if f.stream_id:
+            mask &= (df["stream_id"] == f.stream_id).to_numpy()
+        if f.since is not None:
+            mask &= (df["timestamp"] >= f.since).fillna(False).to_numpy(dtype=bool)
+        if f.until is not None:
+            mask &= (df["timestamp"] < f.until).fillna(False).to_numpy(dtype=bool)
+        if f.text:
+            mask &= self._text_mask(df, mask, f.text)
+        self._filtered = df[mask]
+        return self._filtered
+
+    @staticmethod
+    def _text_mask(df: pd.DataFrame, mask: np.ndarray[Any, Any], text: str) -> Any:
+        needle = text.lower()
+        rows = np.flatnonzero(mask)
+        found = np.zeros(len(df), dtype=bool)
+        if not len(rows):
+            return found
+        sub = df.iloc[rows]
+        hit = np.zeros(len(sub), dtype=bool)
+        for name in sub.columns:
+            column = sub[name]
+            if column.dtype == object or str(column.dtype) in ("str", "string", "category"):
+                values = column.astype(str)
+            else:
+                values = column.astype(str)
+            hit |= (
+                values.str.lower()
+                .str.contains(needle, regex=False)
+                .fillna(False)
+                .to_numpy(dtype=bool)
+            )
+        found[rows] = hit
+        return found
+
+    # --- paging and inspecting ------------------------------------------------------
+
+    @property
+    def page_count(self) -> int:
+        """Pages in the filtered events (at least 1)."""
+        return max(1, -(-len(self.filtered()) // self.page_size))
+
+    def page(self, number: int = 0, *, drop_empty: bool = True) -> pd.DataFrame:
+        """Page ``number`` (from 0; negative counts from the end) of the filtered events.
+
+        Payload columns that are empty on this page are left out.
+        """
+        count = self.page_count
+        if number < 0:
+            number += count
+        if not 0 <= number < count:
+            raise IndexError(f"page {number} does not exist (there are {count} pages, from 0)")
+        start = number * self.page_size
+        page = self.filtered().iloc[start : start + self.page_size]
+        if drop_empty and len(page):
+            keep = [c for c in page.columns if c in FIXED_COLUMNS or page[c].notna().any()]
+            page = page[keep]
+        return page
+
+    def event(self, position: int) -> dict[str, Any]:
+        """The loaded row of the event at ``position`` (metadata and payload fields)."""
+        rows = self.frame.index[self.frame["position"].to_numpy() == position]
+        if not len(rows):
+            raise KeyError(f"no event at position {position} in this stream")
+        row = self.frame.loc[rows[0]]
+        return {k: v for k, v in row.items() if k in FIXED_COLUMNS or not _is_missing(v)}
+
+    def payload(self, position: int) -> dict[str, Any]:
+        """The full, exact payload of the event at ``position``, read from its stored record."""
+        reader = self._reader or open_records(self.source)  # type: ignore[arg-type]
+        found = [r for batch in reader.batches(position - 1, upto=position) for r in batch]
+        if not found:
+            raise KeyError(f"no event at position {position} in {reader.description}")
+        cipher, compressor = resolve_codec(
+            cipher_key=self.cipher_key, compressor=self.compressor, env=self.env
+        )
+        if isinstance(self.source, Application):
+            cipher = cipher or getattr(self.source.mapper, "cipher", None)
+            compressor = compressor or getattr(self.source.mapper, "compressor", None)
+        try:
+            state = unwrap_state(found[0].state, cipher=cipher, compressor=compressor)
+            return decode_state(state)
+        except Exception as e:
+            raise LoadError(f"cannot decode the event at position {position}: {e}") from None
+
+    # --- aggregates for charts --------------------------------------------------------
+
+    def counts_over_time(self, freq: str | None = None, *, buckets: int = 60) -> pd.DataFrame:
+        """Events per type per time bucket of the filtered events.
+
+        Columns ``time`` (bucket start), ``event_type``, ``count``; ``freq`` is
+        a pandas frequency, chosen for about ``buckets`` buckets when not given.
+        """
+        df = self.filtered()
+        ts = df["timestamp"]
+        valid = ts.notna().to_numpy()
+        if not valid.any():
+            return pd.DataFrame({"time": [], "event_type": [], "count": []})
+        ts = ts[valid]
+        freq = freq or choose_frequency(ts.min(), ts.max(), buckets)
+        bucket = ts.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period(freq).dt.start_time
+        counts = (
+            pd.DataFrame({"time": bucket.to_numpy(), "event_type": df["event_type"][valid]})
+            .groupby(["time", "event_type"], observed=True)
+            .size()
+            .reset_index(name="count")
+        )
+        counts["event_type"] = counts["event_type"].astype(str)
+        counts.attrs["freq"] = freq
+        return counts
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for a heading: events, shown, streams, event types, first and last time."""
+        df = self.frame
+        return {
+            "events": len(df),
+            "shown": len(self.filtered()),
+            "streams": int(df["stream_id"].nunique()),
+            "event_types": len(self.event_types),
+            "first": df["timestamp"].min() if len(df) else None,
+            "last": df["timestamp"].max() if len(df) else None,
+            "last_position": self.last_position,
+        }
+
+    def _repr_html_(self) -> str:
+        s = self.summary()
+        head = (
+            f"<p><b>Event stream</b> of {html.escape(str(self.frame.attrs.get('source', '')))}: "
+            f"{s['events']:,} events in {s['streams']:,} streams, {s['event_types']} event types"
+            + (f", from {s['first']} to {s['last']}" if s["events"] else "")
+            + (f"; filter shows {s['shown']:,}" if not self.current.is_empty() else "")
+            + "</p>"
+        )
+        notes = self.frame.attrs.get("notes") or []
+        note_html = "".join(f"<p><i>{html.escape(n)}</i></p>" for n in notes[:5])
+        table = self.page(-1).to_html(max_cols=12, index=False, escape=True) if s["events"] else ""
+        return head + note_html + table
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
