@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.commands import (
@@ -344,3 +345,21 @@ def test_any_text_converts_or_gives_a_value_error(kind: Any, text: str) -> None:
         f.convert(text)
     except ValueError as e:
         assert str(e)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.text(max_size=12).filter(lambda t: not re.fullmatch(r"[+-]?\d+", t.strip().replace("_", "")))
+)
+def test_any_non_number_in_a_number_field_records_nothing(text: str) -> None:
+    commands = CommandSet(open_app(Library))
+    commands.submit("catalogue_book", CATALOGUE)
+    before = snapshot(commands.app)
+    result = commands.submit("catalogue_book", {**CATALOGUE, "copies": text})
+    assert result.outcome == "invalid" and "copies" in result.errors
+    assert snapshot(commands.app) == before
+
+
+def test_a_result_shows_itself(library: CommandSet) -> None:
+    html = library.submit("catalogue_book", CATALOGUE)._repr_html_()
+    assert "Book.Catalogued" in html and "recorded 1 event" in html

@@ -920,6 +920,24 @@ class CommandResult:
             return f"{self.command}: ran, recorded no events"
         return f"{self.command}: {self.outcome} — {self.message}"
 
+    def _repr_html_(self) -> str:
+        import html
+
+        colour = "#1b5e20" if self.ok else "#b00020"
+        rows = "".join(
+            f"<tr><td>{e.position}</td><td><b>{html.escape(e.type_name)}</b></td>"
+            f"<td><code>{html.escape(e.stream_id[:8])}…</code></td><td>{e.version}</td>"
+            f"<td><code>{html.escape(str(e.payload)[:160])}</code></td></tr>"
+            for e in self.events
+        )
+        table = (
+            "<table><tr><th>position</th><th>event</th><th>stream</th><th>version</th>"
+            f"<th>payload</th></tr>{rows}</table>"
+            if rows
+            else ""
+        )
+        return f"<p style='color:{colour}'>{html.escape(self.summary())}</p>{table}"
+
     def as_row(self) -> dict[str, Any]:
         return {
             "when": self.submitted_at.isoformat(timespec="seconds"),
