@@ -298,3 +298,12 @@ def test_history_table_lists_every_submission_newest_first(panel: CommandPanel) 
     table = panel.history.value
     assert table.index("invalid") < table.index("recorded")
     assert [r["outcome"] for r in panel.commands.history_rows()] == ["recorded", "invalid"]
+
+
+def test_numbers_are_checked_as_they_are_typed(panel: CommandPanel) -> None:
+    form = panel.form("open_room")
+    form.inputs["hourly_rate"].widget.value = "12,5.0"
+    assert "not a decimal number" in form.errors["hourly_rate"].value
+    form.inputs["hourly_rate"].widget.value = "12.50"
+    assert form.errors["hourly_rate"].value == ""
+    assert form.result is None  # nothing was submitted

@@ -279,6 +279,8 @@ class CommandForm(widgets.VBox):  # type: ignore[misc]
                     )
                 )
             rows.append(widgets.VBox([*parts, message]))
+            if f.kind in ("int", "float", "decimal") and isinstance(made.widget, widgets.Text):
+                made.widget.observe(self._checker(f, message), names="value")
         if command.skipped:
             rows.append(
                 widgets.HTML(
@@ -292,6 +294,24 @@ class CommandForm(widgets.VBox):  # type: ignore[misc]
         self.outcome = widgets.HTML()
         rows += [widgets.HBox([self.submit_button, self.clear_button]), self.outcome]
         super().__init__(rows)
+
+    @staticmethod
+    def _checker(field: Field, message: widgets.HTML) -> Callable[[Any], None]:
+        """Check a number as it is typed, so the message appears before Submit."""
+
+        def check(change: Any) -> None:
+            value = change["new"]
+            if field.is_empty(value):
+                message.value = ""
+                return
+            try:
+                field.convert(value)
+            except ValueError as e:
+                message.value = f"<span style='color:#b00020'>⚠ {html.escape(str(e))}</span>"
+            else:
+                message.value = ""
+
+        return check
 
     def fill(self, **values: Any) -> None:
         """Set inputs by parameter name (text or typed values), as a user would."""
