@@ -18,7 +18,6 @@ True
 from __future__ import annotations
 
 import html
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +25,8 @@ __all__ = ["StateDiagram", "state_diagram"]
 
 NODE_W = 150
 NODE_H = 40
-COL_GAP = 90
-ROW_GAP = 44
+COL_GAP = 130
+ROW_GAP = 56
 MARGIN = 30
 TIMEOUT_PREFIX = "timeout:"
 RESERVED = ("failed", "abandoned")
@@ -75,24 +74,66 @@ def _as_data(declaration: Any) -> dict[str, Any]:
 
 def _label(trigger: str) -> str:
     if trigger.startswith(TIMEOUT_PREFIX):
-        return "⏰ " + trigger[len(TIMEOUT_PREFIX) :]
+        return "timeout: " + trigger[len(TIMEOUT_PREFIX) :]
     return trigger.rsplit(".", 1)[-1]
 
 
-def _layout(states: list[str], initial: str, edges: list[dict[str, Any]]) -> dict[str, int]:
-    depth = {initial: 0}
-    queue = deque([initial])
-    while queue:
-        state = queue.popleft()
-        for e in edges:
-            if e["source"] == state and e["target"] not in depth:
-                depth[e["target"]] = depth[state] + 1
-                queue.append(e["target"])
-    deepest = max(depth.values(), default=0)
-    for state in states:  # unreachable states go in a last column
-        if state not in depth:
-            depth[state] = deepest + 1
+def _layers(states: list[str], initial: str, edges: list[dict[str, Any]]) -> dict[str, int]:
+    """Column of each state: the longest path from the initial state, back edges ignored."""
+    out: dict[str, list[str]] = {state: [] for state in states}
+    for e in edges:
+        if e["target"] not in out[e["source"]]:
+            out[e["source"]].append(e["target"])
+    back: set[tuple[str, str]] = set()
+    seen: set[str] = set()
+    on_path: list[str] = []
+
+    def visit(state: str) -> None:  # depth-first, marking edges that close a cycle
+        seen.add(state)
+        on_path.append(state)
+        for nxt in out[state]:
+            if nxt in on_path:
+                back.add((state, nxt))
+            elif nxt not in seen:
+                visit(nxt)
+        on_path.pop()
+
+    for root in [initial, *states]:
+        if root not in seen:
+            visit(root)
+    depth = {state: 0 for state in states}
+    for _ in states:  # relax (no cycles left): longest path
+        changed = False
+        for src, targets in out.items():
+            for dst in targets:
+                if (src, dst) not in back and src != dst and depth[dst] < depth[src] + 1:
+                    depth[dst] = depth[src] + 1
+                    changed = True
+        if not changed:
+            break
     return depth
+
+
+def _columns(
+    states: list[str], depth: dict[str, int], edges: list[dict[str, Any]]
+) -> dict[int, list[str]]:
+    """States per column, ordered by the rows of their predecessors (barycentre)."""
+    columns: dict[int, list[str]] = {}
+    for state in states:
+        columns.setdefault(depth[state], []).append(state)
+    row: dict[str, float] = {}
+    for col in sorted(columns):
+        members = columns[col]
+
+        def key(state: str) -> tuple[float, int]:
+            preds = [row[e["source"]] for e in edges if e["target"] == state and e["source"] in row]
+            centre = sum(preds) / len(preds) if preds else 0.0
+            return (centre, states.index(state))
+
+        members.sort(key=key)
+        for i, state in enumerate(members):
+            row[state] = i - (len(members) - 1) / 2
+    return columns
 
 
 def state_diagram(
@@ -113,10 +154,8 @@ def state_diagram(
     initial: str = data["initial"]
     edges: list[dict[str, Any]] = list(data["transitions"])
     final = set(data.get("final", ()))
-    depth = _layout(states, initial, edges)
-    columns: dict[int, list[str]] = {}
-    for state in states:
-        columns.setdefault(depth[state], []).append(state)
+    depth = _layers(states, initial, edges)
+    columns = _columns(states, depth, edges)
     tallest = max(len(c) for c in columns.values())
     positions: dict[str, tuple[float, float]] = {}
     top = MARGIN + (24 if title or data.get("name") else 0)
@@ -155,7 +194,8 @@ def state_diagram(
             f"{html.escape(str(heading))}</text>"
         )
 
-    # Edges first, so boxes sit on top of them.
+    # Edge paths first, boxes on top of them, labels last.
+    labels: list[str] = []
     pair_count: dict[tuple[str, str], int] = {}
     for e in edges:
         src, dst, trig = e["source"], e["target"], e["on"]
@@ -174,25 +214,31 @@ def state_diagram(
                 f"M{lx - 20:.1f},{ly:.1f} C{lx - 30:.1f},{ly - 40:.1f} "
                 f"{lx + 30:.1f},{ly - 40:.1f} {lx + 20:.1f},{ly:.1f}"
             )
-            tx, ty = lx, ly - 34
-        else:
-            forward = x2 > x1
-            if forward:
-                sx, sy = x1 + NODE_W / 2, y1
-                ex, ey = x2 - NODE_W / 2, y2
-            elif x2 == x1:
-                sx, sy = x1 + NODE_W / 4, y1 + (NODE_H / 2 if y2 > y1 else -NODE_H / 2)
-                ex, ey = x2 + NODE_W / 4, y2 + (-NODE_H / 2 if y2 > y1 else NODE_H / 2)
-            else:
-                sx, sy = x1 - NODE_W / 4, y1 + NODE_H / 2
-                ex, ey = x2 + NODE_W / 4, y2 + NODE_H / 2
-            bend = (18 + 22 * n) * (1 if forward else 1.6)
+            tx, ty = lx, ly - 36
+        elif depth[dst] > depth[src]:  # forward: right side to left side
+            sx, sy = x1 + NODE_W / 2, y1
+            ex, ey = x2 - NODE_W / 2, y2
+            span = depth[dst] - depth[src]
             mx, my = (sx + ex) / 2, (sy + ey) / 2
-            cx, cy = mx, my + (bend if not forward else -bend * (n % 2 * 2 - 1) * 0.6)
-            if forward and n == 0:
-                cy = my
+            lift = 0.0
+            if span > 1:  # arc around the columns in between
+                lift = (NODE_H + ROW_GAP) * 0.9 * (span - 1) * (-1 if ey <= sy else 1)
+            lift += 26 * n * (-1 if n % 2 else 1)
+            cx, cy = mx, my + lift * 1.6
             path = f"M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {ex:.1f},{ey:.1f}"
-            tx, ty = (sx + 2 * cx + ex) / 4, (sy + 2 * cy + ey) / 4 - 5
+            tx, ty = (sx + 2 * cx + ex) / 4, (sy + 2 * cy + ey) / 4 - 6
+        elif depth[dst] == depth[src]:  # same column: arc out to the right
+            sx, sy = x1 + NODE_W / 2, y1
+            ex, ey = x2 + NODE_W / 2, y2
+            cx, cy = sx + 60 + 20 * n, (sy + ey) / 2
+            path = f"M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {ex:.1f},{ey:.1f}"
+            tx, ty = (sx + 2 * cx + ex) / 4 + 4, (sy + 2 * cy + ey) / 4
+        else:  # backward: under the boxes
+            sx, sy = x1, y1 + NODE_H / 2
+            ex, ey = x2, y2 + NODE_H / 2
+            cx, cy = (sx + ex) / 2, max(sy, ey) + 60 + 20 * n
+            path = f"M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {ex:.1f},{ey:.1f}"
+            tx, ty = (sx + 2 * cx + ex) / 4, (sy + 2 * cy + ey) / 4 + 12
         tooltip = html.escape(
             f"{src} --{trig}--> {dst}"
             + (f" | emits: {', '.join(e.get('actions', []))}" if e.get("actions") else "")
@@ -203,15 +249,21 @@ def state_diagram(
         parts.append(
             f'<g class="{klass}"><title>{tooltip}</title>'
             f'<path d="{path}" fill="none" stroke="{color}" stroke-width="{stroke}"{dash} '
-            f'marker-end="url(#{marker})"/>'
+            f'marker-end="url(#{marker})"/></g>'
         )
-        label = _label(trig)
-        if e.get("actions"):
-            label += " / " + ", ".join(e["actions"])
-        parts.append(
+        line2 = "/ " + ", ".join(e["actions"]) if e.get("actions") else ""
+        if line2 and depth[dst] > depth[src]:
+            ty -= 13
+        weight = ' font-weight="bold"' if is_last else ""
+        text = f'<tspan x="{tx:.1f}">{html.escape(_label(trig))}</tspan>' + (
+            f'<tspan x="{tx:.1f}" dy="13" font-style="italic">{html.escape(line2)}</tspan>'
+            if line2
+            else ""
+        )
+        labels.append(
             f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="middle" fill="{color}" '
-            f'font-size="11" paint-order="stroke" stroke="white" stroke-width="3">'
-            f"{html.escape(label)}</text></g>"
+            f'font-size="11"{weight} paint-order="stroke" stroke="white" stroke-width="3">'
+            f"<title>{tooltip}</title>{text}</text>"
         )
 
     # The initial marker.
@@ -249,6 +301,7 @@ def state_diagram(
             f'<text x="{x - NODE_W / 2:.1f}" y="{y - NODE_H / 2 - 8:.1f}" fill="#b00020" '
             f'font-size="11">dead letter (from any state): {html.escape(str(note))}</text>'
         )
+    parts.extend(labels)
     parts.append("</svg>")
     return StateDiagram(
         svg="".join(parts),
