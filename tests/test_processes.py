@@ -487,3 +487,33 @@ def test_state_diagram_highlights_the_current_state_and_last_transition() -> Non
     assert 'class="state current"' not in state_diagram(ORDER).svg
     with pytest.raises(TypeError, match="ProcessDeclaration or a dict"):
         state_diagram(42)
+
+
+def test_a_run_resumes_from_its_store(s: Scenario, tmp_path: Any) -> None:
+    store = tmp_path / "order-process.sqlite"
+    a = s.do("place", "soup", 1)
+    b = s.do("place", "pie", 2)
+    s.do("cook", a)
+    first = ProcessRun(ORDER, s.kitchen, handlers=s.handlers, clock=s.clock, store=store)
+    first.run_to_end()
+    states, calls = first.states(), list(s.waiter.calls)
+    del first
+    again = ProcessRun(ORDER, s.kitchen, handlers=s.handlers, clock=s.clock, store=store)
+    assert again.states() == states and again.cursor == 3
+    assert again.step() is None  # nothing delivered twice
+    assert [st.trigger for st in again.advance(minutes=21)] == ["timeout:too slow"]
+    assert again.states()[str(b)] == "given up"
+    s.do("serve", a)
+    again.run_to_end()
+    assert again.states()[str(a)] == "done"
+    assert s.waiter.calls == calls
+    with pytest.raises(ProcessError, match="give each process its own store"):
+        ProcessRun(DELIVERY_LIKE, s.kitchen, store=store)
+
+
+DELIVERY_LIKE = ProcessDeclaration(
+    name="Other",
+    states=("new", "seen"),
+    initial="new",
+    transitions=(Transition("new", "Order.Placed", "seen"),),
+)

@@ -286,6 +286,9 @@ class ProcessRun:
         self._seq = itertools.count()
         self._types = declaration.event_types
         self._start_clock = clock.now()
+        self.resumed_at = 0
+        if (self.log.recorder.max_notification_id() or 0) > 0:  # type: ignore[attr-defined]
+            self._resume()
 
     # Where we are -------------------------------------------------------------
 
@@ -488,6 +491,11 @@ class ProcessRun:
 
     def reset(self) -> None:
         """Back to before the first step (the recorded steps can be replayed forward)."""
+        if self.resumed_at:
+            raise ProcessError(
+                "this run resumed from its store at position "
+                f"{self.resumed_at}; it can step back only over the steps taken since"
+            )
         self.instances.clear()
         self._attention.clear()
         self.view = 0
@@ -923,6 +931,44 @@ class ProcessRun:
             self.ledger[failed_key] = ABANDONED
         result = _Result("abandoned", note=f"gave up on {action!r}")
         return self._then_release(number, inst, result)
+
+    def _resume(self) -> None:
+        """Pick up where a run on the same store stopped: instances, ledger, tracking.
+
+        Everything comes from the process's own recorded events; the upstream
+        cursor is the last upstream position those events mention.
+        """
+        ids: dict[Any, None] = {}
+        recorder = self.log.recorder
+        after = 0
+        while True:
+            rows = recorder.select_notifications(start=after + 1, limit=1000)  # type: ignore[attr-defined]
+            if not rows:
+                break
+            for row in rows:
+                ids[row.originator_id] = None
+                after = row.id
+        cursor = 0
+        for aggregate_id in ids:
+            inst: ProcessInstance = self.log.repository.get(aggregate_id)
+            if inst.process != self.declaration.name:
+                raise ProcessError(
+                    f"the store holds instances of process {inst.process!r}, "
+                    f"not {self.declaration.name!r}: give each process its own store"
+                )
+            self.instances[inst.key] = inst
+            self._refresh(inst.key)
+            for key, outcome in inst.done.items():
+                self.ledger.setdefault(key, outcome)
+            for name, due in inst.timeouts.items():
+                self._push(due, inst.key, "timeout", name)
+            if inst.pending is not None and inst.retry_at is not None:
+                self._push(inst.retry_at, inst.key, "retry", str(inst.pending["failed_action"]))
+            for e in self.log.repository.event_store.get(aggregate_id):
+                position = getattr(e, "position", None)
+                if isinstance(position, int):
+                    cursor = max(cursor, position)
+        self.cursor = self.resumed_at = cursor
 
     # Viewing the past -------------------------------------------------------------
 
