@@ -550,7 +550,8 @@ class LabPage:
         """Open the notebook at ``path`` (relative to the server root); wait for its kernel."""
         self.path = path
         url = (
-            f"{self.server.base_url}/lab/tree/{urllib.parse.quote(path)}?token={self.server.token}"
+            f"{self.server.base_url}/lab/tree/{urllib.parse.quote(path)}"
+            f"?reset&token={self.server.token}"  # reset: no tabs restored from earlier tests
         )
         self.page.goto(url, wait_until="domcontentloaded")
         self.notebook.wait_for(state="visible", timeout=timeout * 1000)
