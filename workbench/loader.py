@@ -490,11 +490,12 @@ def _unwrap_states(batch: ArrowBatch, cipher: Any, compressor: Any) -> pa.Array:
 
 
 def _check_json(batch: ArrowBatch, where: str) -> None:
-    for i in range(min(batch.num_rows, 20)):
-        state = batch.state(i)
-        if state[:1] == b"{":
-            return
-    raise LoadError(f"cannot read the events in {where}: {diagnose(batch.state(0))}")
+    """Raise a clear error when most states are not JSON (compressed or encrypted)."""
+    sample = min(batch.num_rows, 20)
+    states = [batch.state(i) for i in range(sample)]
+    odd = [s for s in states if s[:1] != b"{"]
+    if len(odd) * 2 > sample:
+        raise LoadError(f"cannot read the events in {where}: {diagnose(odd[0])}")
 
 
 def _load_batch(
@@ -687,7 +688,8 @@ def load_events(
     where: list[tuple[str, Any]] = []
     plain = cipher is None and comp is None
     if plain and isinstance(reader, SQLiteRecords):
-        extract = "json_extract(CAST(state AS TEXT), '$.timestamp._data_')"
+        text = "CAST(state AS TEXT)"
+        extract = f"iif(json_valid({text}), json_extract({text}, '$.timestamp._data_'), NULL)"
         if start is not None:
             where.append((f"{extract} >= ?", (start - timedelta(days=1)).isoformat()[:19]))
         if stop is not None:

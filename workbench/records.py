@@ -153,8 +153,10 @@ class SQLiteRecords:
         if newest is not None or streams:
             # Few rows: one query (newest first when only the newest are wanted).
             if newest is not None:
-                inner += " ORDER BY rowid DESC LIMIT ?"
+                inner = f"SELECT * FROM ({inner} ORDER BY rowid DESC LIMIT ?) ORDER BY rowid"
                 params.append(newest)
+            else:
+                inner += " ORDER BY rowid"
             yield from self._arrow_query(inner, params)
             return
         top = self.max_position() if upto is None else upto
@@ -481,9 +483,10 @@ def open_records(
         name = type(recorder).__name__
         if name == "SQLiteApplicationRecorder":
             datastore = recorder.datastore  # type: ignore[attr-defined]
-            db_name = str(datastore.db_name)
+            pool = getattr(datastore, "pool", datastore)
+            db_name = str(pool.db_name)
             table_name = recorder.events_table_name  # type: ignore[attr-defined]
-            if datastore.is_sqlite_memory_mode:
+            if pool.is_sqlite_memory_mode:
                 return SQLiteRecords(f"{source.name} (in-memory SQLite)", None, table_name, source)
             return SQLiteRecords(f"{source.name} in {db_name}", Path(db_name), table_name)
         return RecorderRecords(f"{source.name} ({name})", source)
