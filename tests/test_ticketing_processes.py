@@ -255,6 +255,8 @@ def test_random_sessions_only_take_declared_transitions(ops: list[tuple[str, Any
                 box.run.back()
     box.outbox.come_back()
     box.run.run_to_end()
+    box.run.advance(minutes=60)  # waiting retries and timeouts fall due
+    box.run.run_to_end()
     for dead in box.run.dead_letters():
         box.run.retry(dead["instance"])
     box.run.run_to_end()
@@ -263,14 +265,9 @@ def test_random_sessions_only_take_declared_transitions(ops: list[tuple[str, Any
         assert PURCHASE.allows(move.source, move.trigger, move.target), move
     assert box.outbox.duplicates() == {}
     assert box.run.anomalies == []
-    # the process agrees with the aggregate
+    # once everything has settled, the process agrees with the aggregate
     for purchase in purchases:
-        status = box.status(purchase)
-        shown = box.run.states()[purchase]
-        if shown == "paid":
-            assert status == "paid"
-        if shown == "timed out":
-            assert status == "timed out"
+        assert box.run.states()[purchase] == box.status(purchase)
     # one e-mail per purchase the process saw paid
     paid = {
         box.ticketing.get_purchase(UUID(p)).reference

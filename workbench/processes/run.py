@@ -598,14 +598,14 @@ class ProcessRun:
         wake = self._next_wakeup()
         now = self.clock.now()
         if wake is not None:
+            # one thing at a time, in business-time order: a timeout due before the
+            # next event fires first; without a next event, only once it is due
             due = wake[0]
-            in_time = (
-                self.follow_event_time
-                and nxt is not None
-                and nxt.timestamp is not None
-                and due <= nxt.timestamp
-            )
-            if due <= now or in_time:
+            if nxt is None or nxt.timestamp is None:
+                fire = due <= now
+            else:
+                fire = due <= nxt.timestamp and (due <= now or self.follow_event_time)
+            if fire:
                 self._follow_to(due)
                 return self._fire(wake)
         if nxt is None:
