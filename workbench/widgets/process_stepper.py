@@ -214,7 +214,7 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
         parts = [
             f"<div><b>{_esc(run.declaration.name)}</b> following <b>{_esc(run.upstream.name)}</b>"
             f" · step {run.view} of {len(run.steps)}{head} · position {run.cursor}"
-            f" · clock {run.now:%Y-%m-%d %H:%M} · {len(run.states())} instance(s)</div>",
+            f" · clock {run.now:%Y-%m-%d %H:%M} · {len(run.instances)} instance(s)</div>",
             diagram.svg,
             self._step_html(step),
             self._list(
