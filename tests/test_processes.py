@@ -517,3 +517,18 @@ DELIVERY_LIKE = ProcessDeclaration(
     initial="new",
     transitions=(Transition("new", "Order.Placed", "seen"),),
 )
+
+
+def test_advance_fires_each_wakeup_at_its_due_time(s: Scenario) -> None:
+    order = s.do("place", "soup", 1)
+    s.waiter.failures_left = 99
+    s.do("cook", order)
+    s.run.run_to_end()
+    steps = s.run.advance(minutes=10)
+    assert [(st.outcome, st.clock_after) for st in steps] == [
+        ("failed", START + timedelta(minutes=1)),
+        ("parked", START + timedelta(minutes=3)),
+    ]
+    assert s.clock.now() == START + timedelta(minutes=10)
+    with pytest.raises(ProcessError, match="time only moves forward"):
+        s.run.advance(minutes=-1)

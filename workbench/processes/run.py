@@ -504,14 +504,32 @@ class ProcessRun:
     def advance(
         self, delta: timedelta | None = None, *, minutes: float = 0, seconds: float = 0
     ) -> list[Step]:
-        """Move the clock forward and fire whatever falls due (timeouts, retries)."""
+        """Let time pass: whatever falls due meanwhile fires, each at its due time.
+
+        A retry due in 1 minute fires at minute 1 (and may schedule the next one
+        for minute 3, which fires too if still within the advance); upstream
+        events are not delivered (use :meth:`step` for those).
+        """
         self._require_head("advance the clock")
         if not isinstance(self.clock, ManualClock):
             raise ProcessError(
                 f"the clock is a {type(self.clock).__name__}; only a ManualClock can be advanced"
             )
-        self.clock.advance(delta, minutes=minutes, seconds=seconds)
-        return self._fire_due()
+        step = (delta or timedelta()) + timedelta(minutes=minutes, seconds=seconds)
+        if step < timedelta():
+            raise ProcessError(f"time only moves forward: cannot advance by {step}")
+        until = self.clock.now() + step
+        fired: list[Step] = []
+        with use_clock(self.clock):
+            while True:
+                wake = self._next_wakeup()
+                if wake is None or wake[0] > until:
+                    break
+                if wake[0] > self.clock.now():
+                    self.clock.set(wake[0])
+                fired.append(self._fire(wake))
+        self.clock.set(until)
+        return fired
 
     def retry(self, key: str) -> Step:
         """Operator: try a parked instance's failing action once more, now."""
