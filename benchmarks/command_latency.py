@@ -65,12 +65,13 @@ def working_copy(source: Path) -> Path:
     return target
 
 
-def make_pickup(app: Any, path: Path) -> tuple[str, Callable[[int], int]]:
+def make_pickup(app: Any, path: Path, how: str) -> tuple[str, Callable[[int], int]]:
     """How an open stream view picks up events after a position: (description, fetch).
 
     Opening the viewer loads the whole store once (not timed here).
     """
-    if importlib.util.find_spec("workbench.widgets.stream_viewer") is not None:
+    has_viewer = importlib.util.find_spec("workbench.widgets.stream_viewer") is not None
+    if how == "viewer" or (how == "auto" and has_viewer):
         from workbench.widgets.stream_viewer import StreamViewer
 
         t0 = time.perf_counter()
@@ -88,7 +89,7 @@ def make_pickup(app: Any, path: Path) -> tuple[str, Callable[[int], int]]:
 
         how = "" if chart else ", chart off"
         return f"StreamViewer(store).refresh() (open viewer, redraws its page{how})", by_viewer
-    if importlib.util.find_spec("workbench.loader") is not None:
+    if how in ("auto", "loader") and importlib.util.find_spec("workbench.loader") is not None:
         from workbench.loader import load_events
 
         def by_loader(after: int) -> int:
@@ -128,8 +129,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=2018)
     parser.add_argument("--submissions", type=int, default=60, help="per path (default 60)")
-    parser.add_argument("--reloads", type=int, default=3, help="whole-stream reloads (default 3)")
+    parser.add_argument("--reloads", type=int, default=2, help="whole-stream reloads (default 2)")
     parser.add_argument("--no-widget", action="store_true", help="measure the core path only")
+    parser.add_argument(
+        "--pickup",
+        choices=["auto", "viewer", "loader", "log"],
+        default="auto",
+        help="how new events are picked up: an open StreamViewer (auto, when it exists), "
+        "the loader after the last position, or the notification log",
+    )
     args = parser.parse_args()
 
     path = working_copy(cached_history(args.events, args.seed))
@@ -151,12 +159,15 @@ def main() -> None:
         capacity=str(10**8),
     ).ok
 
-    pickup_name, pickup = make_pickup(app, path)
+    pickup_name, pickup = make_pickup(app, path, args.pickup)
     reload_name, reload = make_reload(app, path)
     last = [commands.position()]
+    pickup_times: list[float] = []
 
     def pick_up(result: CommandResult) -> None:
+        t0 = time.perf_counter()
         seen = pickup(last[0])
+        pickup_times.append((time.perf_counter() - t0) * 1000)
         assert seen == len(result.events), (seen, result.events)
         last[0] = result.events[-1].position
 
@@ -182,6 +193,7 @@ def main() -> None:
         core.append((time.perf_counter() - t0) * 1000)
     core_ms = statistics.median(core)
     print(f"core submit + pick-up: median {core_ms:.1f} ms over {len(core)}", file=sys.stderr)
+    print(f"  of which pick-up: median {statistics.median(pickup_times):.1f} ms", file=sys.stderr)
 
     # widget path ------------------------------------------------------------
     widget_ms = None
@@ -231,6 +243,7 @@ def main() -> None:
         "core_median_ms": round(core_ms, 2),
         "widget_median_ms": round(widget_ms, 2) if widget_ms is not None else None,
         "panel_build_ms": round(panel_ms, 1) if panel_ms is not None else None,
+        "pickup_median_ms": round(statistics.median(pickup_times), 2),
         "reload_ms": round(reload_ms, 1),
         "ratio": round(reload_ms / median_ms, 1),
         "pickup": pickup_name,
