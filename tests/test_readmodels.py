@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from test_projections import SETTINGS, build, commands
 
+from workbench.charts import to_svg
 from workbench.charts.projections import (
     auto_chart,
     pipeline_chart,
@@ -18,7 +19,6 @@ from workbench.charts.projections import (
     sales_chart,
     save,
     spec_with_data,
-    to_svg,
 )
 from workbench.examples.sponsorship import Sponsorship
 from workbench.examples.sponsorship.readmodels import STAGES, SponsorPipeline, pipeline_frame

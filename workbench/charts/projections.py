@@ -13,9 +13,10 @@ build the chart once and then only swap its data (:func:`spec_with_data`):
 >>> spec["mark"]["type"]
 'bar'
 
-Rendering needs no internet: :func:`to_svg` / :func:`save` draw with
-vl-convert in the kernel, and :func:`enable_offline` makes altair's
-``JupyterChart`` load its JavaScript from vl-convert instead of a CDN.
+Rendering needs no internet: :func:`save` draws SVG or PNG with vl-convert
+in the kernel (:func:`workbench.charts.to_svg`, :func:`workbench.charts.to_png`),
+and :func:`workbench.charts.enable_offline` makes altair load Vega from
+vl-convert instead of a CDN.
 """
 
 from __future__ import annotations
@@ -29,14 +30,11 @@ import pandas as pd
 
 __all__ = [
     "auto_chart",
-    "enable_offline",
     "pipeline_chart",
     "remaining_chart",
     "sales_chart",
     "save",
     "spec_with_data",
-    "to_png",
-    "to_svg",
 ]
 
 
@@ -195,31 +193,12 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def enable_offline() -> None:
-    """Make altair's JupyterChart load Vega from vl-convert (no CDN)."""
-    alt.JupyterChart.enable_offline()
-
-
-def to_svg(chart: alt.TopLevelMixin | dict[str, Any]) -> str:
-    """The chart drawn as SVG text, in the kernel (no browser, no internet)."""
-    import vl_convert as vlc
-
-    spec = chart if isinstance(chart, dict) else chart.to_dict()
-    svg: str = vlc.vegalite_to_svg(spec)
-    return svg
-
-
-def to_png(chart: alt.TopLevelMixin | dict[str, Any], *, scale: float = 2.0) -> bytes:
-    """The chart drawn as PNG bytes (``scale`` 2 for crisp handouts)."""
-    import vl_convert as vlc
-
-    spec = chart if isinstance(chart, dict) else chart.to_dict()
-    png: bytes = vlc.vegalite_to_png(spec, scale=scale)
-    return png
-
-
 def save(chart: alt.TopLevelMixin | dict[str, Any], path: str | Path) -> Path:
     """Write the chart to ``path`` as ``.svg`` or ``.png`` (for handouts)."""
+    from workbench.charts import to_png, to_svg
+
+    if isinstance(chart, dict):
+        chart = alt.Chart.from_dict(chart)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".svg":

@@ -194,6 +194,8 @@ class Progress:
     target: int
     handled: int
     elapsed: float
+    running: bool = False
+    """Whether the run is still going (the ETA is shown only then)."""
 
     @property
     def done(self) -> int:
@@ -226,7 +228,7 @@ class Progress:
         return (self.total - self.done) / rate if rate > 0 else None
 
     def __str__(self) -> str:
-        eta = f", ETA {self.eta:.1f}s" if self.eta is not None and self.done < self.total else ""
+        eta = f", ETA {self.eta:.1f}s" if self.running and self.eta is not None else ""
         return (
             f"{self.done:,}/{self.total:,} events ({self.fraction:.0%}), "
             f"{self.handled:,} handled, {self.skipped:,} skipped, "
@@ -296,7 +298,9 @@ class ProjectionRun:
 
     Runs in the calling thread (:meth:`run`, :meth:`rebuild`, :meth:`step`)
     or in the background (:meth:`start`), with :meth:`pause`, :meth:`resume`
-    and :meth:`stop`.
+    and :meth:`stop`. ``batch_size`` handled events are applied and committed
+    at a time; ``pace`` (seconds to wait after each batch) slows a small
+    rebuild down enough to watch it.
     """
 
     def __init__(
@@ -307,6 +311,7 @@ class ProjectionRun:
         *,
         batch_size: int = 5_000,
         decoder: EventDecoder | None = None,
+        pace: float = 0.0,
     ) -> None:
         if not isinstance(projection, Projection):
             hint = " (did you pass the class? add ())" if isinstance(projection, type) else ""
@@ -341,6 +346,8 @@ class ProjectionRun:
         self._follower: threading.Thread | None = None
         self._progress = Progress(0, 0, 0, 0, 0.0)
         self._stepped: list[EventView] = []
+        self.pace = pace
+        """Seconds to wait after each batch: slow motion, to watch a small rebuild."""
         self.listener_error: BaseException | None = None
         """The last error raised by an :meth:`on_progress` callback (the run carries on)."""
         self.error: BaseException | None = None
@@ -629,7 +636,12 @@ class ProjectionRun:
                     handled += done
                     with self.lock:
                         self._progress = Progress(
-                            start, model.position, target, handled, time.perf_counter() - started
+                            start,
+                            model.position,
+                            target,
+                            handled,
+                            time.perf_counter() - started,
+                            running=True,
                         )
                         self._notify()
                     if self.failure is not None:
@@ -637,6 +649,8 @@ class ProjectionRun:
                     if limit is not None and handled >= limit:
                         stopped = True
                         break
+                    if self.pace:
+                        self._stop.wait(self.pace)
                     while self._pause.is_set() and not self._stop.is_set():
                         self.status = "paused"
                         time.sleep(0.02)

@@ -32,6 +32,7 @@ import altair as alt
 import ipywidgets as widgets
 import pandas as pd
 
+from workbench.charts import enable_offline
 from workbench.charts.projections import auto_chart, spec_with_data
 from workbench.projections import ProjectionError, ProjectionRun, ReadModel
 
@@ -286,7 +287,7 @@ class ProjectionView(widgets.VBox):  # type: ignore[misc]
                     return
                 raise
             self._base_spec = chart.to_dict()
-            alt.JupyterChart.enable_offline()  # Vega from vl-convert, never from a CDN
+            enable_offline()  # Vega from vl-convert, never from a CDN
             self.chart_widget = alt.JupyterChart(chart)
             self.chart_widget.add_class("wb-projection-jupyterchart")
             self.chart_output.children = (self.chart_widget,)
