@@ -741,7 +741,9 @@ class ProcessRun:
         else:
             version_before = inst.version
         result = act(number, inst)
-        self.log.save(inst)
+        # the instance's new events go straight to the event store: nothing follows
+        # a process log, so the application's notification machinery is skipped
+        self.log.events.put(inst.collect_events())
         self.instances[key] = inst
         self._refresh(key)
         if event is not None:
