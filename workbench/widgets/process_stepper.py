@@ -177,7 +177,7 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
             return sorted({t.on for t in decl.transitions})
         if kind == "state":
             return [*decl.states, "failed", "abandoned"]
-        return sorted(self.run.instances)[:200]
+        return list(self.run.instances)[-200:]  # the most recent ones
 
     # Drawing -----------------------------------------------------------------------
 
