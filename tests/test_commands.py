@@ -363,3 +363,20 @@ def test_any_non_number_in_a_number_field_records_nothing(text: str) -> None:
 def test_a_result_shows_itself(library: CommandSet) -> None:
     html = library.submit("catalogue_book", CATALOGUE)._repr_html_()
     assert "Book.Catalogued" in html and "recorded 1 event" in html
+
+
+def test_streams_are_found_backwards_in_pages_newest_first() -> None:
+    commands = CommandSet(open_app(Library))
+    books = [commands.submit("catalogue_book", {**CATALOGUE, "title": f"B{i}"}) for i in range(7)]
+    commands.submit("lend_book", book_id=books[0].returned, member="Ada")  # B0 is now newest
+    commands._index.page = 2  # read the log two events at a time
+    commands._index.budget = 4  # and only the newest four events
+    field = commands["lend_book"].field("book_id")
+    choices, note = commands.existing_streams(field, limit=10)
+    assert [c.description for c in choices] == ["B0", "B6", "B5", "B4"]
+    assert "newest 4 events" in note
+    commands._index.budget = 100
+    choices, note = commands.existing_streams(field, limit=10)
+    assert [c.description for c in choices] == ["B0", "B6", "B5", "B4", "B3", "B2", "B1"]
+    assert note == ""
+    assert choices[0].version == 2

@@ -42,10 +42,12 @@ import decimal
 import enum
 import heapq
 import inspect
+import itertools
 import json
 import re
 import typing
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -996,35 +998,53 @@ _DESCRIPTIVE = ("name", "title", "code", "reference", "customer", "company", "la
 
 
 class _StreamIndex:
-    """Which streams exist, of which kind, from the newest events backwards (lazily)."""
+    """Which streams exist, of which kind, from the newest events backwards (lazily).
+
+    Per aggregate kind, an ordered dict of stream id -> (version, position), oldest
+    activity first, so the newest streams of a kind come straight off its end.
+    """
 
     def __init__(self, app: Application[Any], page: int = 20_000, budget: int = 200_000) -> None:
         self.app = app
         self.page = page
         self.budget = budget
-        self.streams: dict[str, tuple[str, int, int]] = {}  # id -> kind, version, position
+        self.kinds: dict[str, OrderedDict[str, tuple[int, int]]] = {}
         self.low: int | None = None  # lowest position scanned
         self.high = 0  # highest position scanned
         self.descriptions: dict[str, str] = {}
 
-    def _note(self, notifications: Iterable[Any]) -> None:
-        for n in notifications:
-            sid = str(n.originator_id)
-            known = self.streams.get(sid)
-            if known is None or known[2] < n.id:
-                self.streams[sid] = (_aggregate_kind(n.topic), n.originator_version, n.id)
-
-    def _scan(self, after: int, upto: int) -> None:
-        """Note the streams of every event with ``after < position <= upto``."""
+    def _fetch(self, after: int, upto: int) -> list[Any]:
+        """Every notification with ``after < position <= upto``, oldest first."""
+        out: list[Any] = []
         start = after
         while start < upto:
             batch = self.app.recorder.select_notifications(
                 start, self.page, stop=upto, inclusive_of_start=False
             )
             if not batch:
-                return
-            self._note(batch)
+                break
+            out.extend(batch)
             start = batch[-1].id
+        return out
+
+    def _note_newer(self, notifications: list[Any]) -> None:
+        for n in notifications:
+            streams = self.kinds.setdefault(_aggregate_kind(n.topic), OrderedDict())
+            sid = str(n.originator_id)
+            streams[sid] = (n.originator_version, n.id)
+            streams.move_to_end(sid)
+
+    def _note_older(self, notifications: list[Any]) -> None:
+        for n in reversed(notifications):
+            streams = self.kinds.setdefault(_aggregate_kind(n.topic), OrderedDict())
+            sid = str(n.originator_id)
+            if sid not in streams:
+                streams[sid] = (n.originator_version, n.id)
+                streams.move_to_end(sid, last=False)
+
+    def _matching_kinds(self, stream_kind: str) -> list[str]:
+        wanted = stream_kind.replace("_", "").lower()
+        return [k for k in self.kinds if not wanted or wanted in k.lower() or k.lower() in wanted]
 
     def choices(self, stream_kind: str, limit: int) -> tuple[list[StreamChoice], str]:
         top = int(self.app.recorder.max_notification_id() or 0)
@@ -1032,41 +1052,38 @@ class _StreamIndex:
             self.low = top + 1
             self.high = top
         elif top > self.high:
-            self._scan(self.high, top)
+            self._note_newer(self._fetch(self.high, top))
             self.high = top
         while self.low > 1 and top - self.low + 1 < self.budget:
-            if len(self._matching(stream_kind)) >= limit:
+            kinds = self._matching_kinds(stream_kind)
+            if sum(len(self.kinds[k]) for k in kinds) >= limit:
                 break
             start = max(0, self.low - 1 - self.page)
-            self._scan(start, self.low - 1)
+            self._note_older(self._fetch(start, self.low - 1))
             self.low = start + 1
-        matching = self._matching(stream_kind)
+        kinds = self._matching_kinds(stream_kind)
         note = ""
-        if not matching and stream_kind:
-            kinds = sorted({k for k, _, _ in self.streams.values()})
+        if not kinds and stream_kind:
             note = (
                 f"no streams whose kind matches {stream_kind!r} (kinds seen: "
-                f"{', '.join(kinds) or 'none'}); showing all streams"
+                f"{', '.join(sorted(self.kinds)) or 'none'}); showing all streams"
             )
-            matching = self._matching("")
+            kinds = list(self.kinds)
         if self.low > 1:
             note = (note + "; " if note else "") + (
                 f"showing streams from the newest {top - self.low + 1:,} events"
             )
-        ordered = heapq.nlargest(limit, matching, key=lambda item: item[1][2])
+        newest = [
+            (kind, sid, info)
+            for kind in kinds
+            for sid, info in itertools.islice(reversed(self.kinds[kind].items()), limit)
+        ]
+        ordered = heapq.nlargest(limit, newest, key=lambda item: item[2][1])
         choices = [
             StreamChoice(sid, kind, version, pos, self._describe(sid))
-            for sid, (kind, version, pos) in ordered
+            for kind, sid, (version, pos) in ordered
         ]
         return choices, note
-
-    def _matching(self, stream_kind: str) -> list[tuple[str, tuple[str, int, int]]]:
-        wanted = stream_kind.replace("_", "").lower()
-        return [
-            (sid, info)
-            for sid, info in self.streams.items()
-            if not wanted or wanted in info[0].lower() or info[0].lower() in wanted
-        ]
 
     def _describe(self, stream_id: str) -> str:
         if stream_id in self.descriptions:
