@@ -450,8 +450,9 @@ class ProjectionRun:
 
     def _dispatch(self, target: int) -> dict[str, Handler]:
         if target > self._topics_upto:
+            top = self.reader.max_position()  # before the query: later events are re-checked
             self._topics |= _distinct_topics(self.reader, self._topics_upto)
-            self._topics_upto = self.reader.max_position()
+            self._topics_upto = top
         out: dict[str, Handler] = {}
         for topic in self._topics:
             handler = self.projection.handler_for(topic)
