@@ -26,7 +26,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ def build_history(path: Path, events: int, seed: int = 7) -> None:
     tmp = path.with_suffix(".building")
     tmp.unlink(missing_ok=True)
     app = open_app(Ticketing, tmp)
-    clock = ManualClock(datetime(2018, 1, 8, 9, 0, tzinfo=timezone.utc))
+    clock = ManualClock(datetime(2018, 1, 8, 9, 0, tzinfo=UTC))
     written = 0
     pending: list[Any] = []
 
@@ -87,16 +87,41 @@ def build_history(path: Path, events: int, seed: int = 7) -> None:
                 conf.create_discount_code(dc, pct)
             conferences.append(conf)
             pending.extend(conf.collect_events())
-        customers = [f"{f} {s}" for f in ("Ada", "Grace", "Linus", "Barbara", "Ken", "Margaret",
-                                          "Alan", "Edsger", "Frances", "Donald")
-                     for s in ("Lovelace", "Hopper", "Torvalds", "Liskov", "Thompson",
-                               "Hamilton", "Kay", "Dijkstra", "Allen", "Knuth")]
+        customers = [
+            f"{f} {s}"
+            for f in (
+                "Ada",
+                "Grace",
+                "Linus",
+                "Barbara",
+                "Ken",
+                "Margaret",
+                "Alan",
+                "Edsger",
+                "Frances",
+                "Donald",
+            )
+            for s in (
+                "Lovelace",
+                "Hopper",
+                "Torvalds",
+                "Liskov",
+                "Thompson",
+                "Hamilton",
+                "Kay",
+                "Dijkstra",
+                "Allen",
+                "Knuth",
+            )
+        ]
         n = 0
         while written + len(pending) < events:
             n += 1
             clock.advance(seconds=rng.randint(1, 90))
             conf = rng.choice(conferences)
-            kinds = rng.sample([t for t, on in conf.on_sale.items() if on], k=rng.choice((1, 1, 1, 2)))
+            kinds = rng.sample(
+                [t for t, on in conf.on_sale.items() if on], k=rng.choice((1, 1, 1, 2))
+            )
             quantities = {t: rng.choice((1, 1, 2, 3)) for t in kinds}
             code = rng.choice((None, None, None, "COMMUNITY", "TEAM5"))
             reference = f"{conf.code}-{n:08d}"
@@ -140,16 +165,154 @@ def build_history(path: Path, events: int, seed: int = 7) -> None:
 
 def history(events: int) -> Path:
     """The cached history with ``events`` events, built if needed."""
-    path = CACHE / f"ticketing-{events}.sqlite"
+    path = CACHE / f"stream-ticketing-{events}.sqlite"
     if not path.exists():
-        try:
-            from workbench.examples.history import generate_history  # type: ignore[import-not-found]
-        except ImportError:
-            generate_history = None
         started = time.perf_counter()
-        if generate_history is not None:
-            generate_history(events=events, seed=7, store=path)
-        else:
+        try:
+            from workbench.examples.history import generate_history
+        except ImportError:
             build_history(path, events)
+        else:
+            from workbench.examples.ticketing import Ticketing
+            from workbench.stores import open_app
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".building")
+            tmp.unlink(missing_ok=True)
+            app = open_app(Ticketing, tmp)
+            generate_history(app, events=events, seed=7, batch_size=20_000)
+            app.close()
+            tmp.rename(path)
         print(f"built {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return path
+
+
+# --- the three ways, each run in a fresh process ---------------------------------------
+
+
+def run_workbench(path: Path) -> int:
+    from workbench.loader import load_events
+
+    return len(load_events(path))
+
+
+def run_naive(path: Path) -> int:
+    """The straightforward approach: the library's mapper, then a DataFrame of event dicts."""
+    import pandas as pd
+
+    from workbench.examples.ticketing import Ticketing
+    from workbench.stores import open_app
+
+    app = open_app(Ticketing, path, readonly=True)
+    rows = []
+    start = 1
+    while True:
+        notifications = app.recorder.select_notifications(start, 10_000)
+        if not notifications:
+            break
+        for n in notifications:
+            e = app.mapper.to_domain_event(n)
+            row = {"position": n.id, "topic": n.topic}
+            row.update(e.__dict__)
+            rows.append(row)
+        start = notifications[-1].id + 1
+    return len(pd.DataFrame(rows))
+
+
+def run_fetch(path: Path) -> int:
+    """The floor: fetch every row from SQLite, nothing parsed."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    cursor = conn.execute(
+        "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events"
+    )
+    count = 0
+    while rows := cursor.fetchmany(10_000):
+        count += len(rows)
+    conn.close()
+    return count
+
+
+def run_tail(path: Path) -> int:
+    from workbench.loader import load_events
+
+    return len(load_events(path, newest=200))
+
+
+WAYS = {"workbench": run_workbench, "naive": run_naive, "fetch": run_fetch, "tail": run_tail}
+
+
+def child(way: str, path: Path) -> None:
+    """Run one way in this process and print its figures as JSON."""
+    import pandas  # noqa: F401  (imports are not part of the measured time)
+
+    import workbench.loader  # noqa: F401
+
+    if way == "tail":
+        run_tail(path)  # warm the file cache and imports once
+    started = time.perf_counter()
+    events = WAYS[way](path)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"way": way, "events": events, "seconds": seconds, "peak_mb": peak}))
+
+
+def measure(way: str, path: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", way, "--path", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--child", choices=sorted(WAYS), help=argparse.SUPPRESS)
+    parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.path)
+        return
+    path = history(args.events)
+    measure("fetch", path)  # warm the OS file cache
+    fetch = measure("fetch", path)
+    work = measure("workbench", path)
+    naive = measure("naive", path)
+    tail = measure("tail", path)
+    events = work["events"]
+    assert fetch["events"] == naive["events"] == events, (fetch, naive, work)
+    figures = {
+        "events": events,
+        "workbench_eps": round(events / work["seconds"]),
+        "naive_eps": round(events / naive["seconds"]),
+        "fetch_eps": round(events / fetch["seconds"]),
+        "vs_naive": round(naive["seconds"] / work["seconds"], 2),
+        "vs_fetch": round(work["seconds"] / fetch["seconds"], 2),
+        "peak_mb": round(work["peak_mb"]),
+        "naive_peak_mb": round(naive["peak_mb"]),
+        "tail200_ms": round(tail["seconds"] * 1000, 1),
+    }
+    print(f"history: {path} ({events:,} events)")
+    for name, run in (
+        ("workbench loader", work),
+        ("straightforward", naive),
+        ("fetch only", fetch),
+    ):
+        print(
+            f"{name:>17}: {run['seconds']:7.2f} s  {events / run['seconds']:>10,.0f} events/s  "
+            f"peak {run['peak_mb']:,.0f} MB"
+        )
+    print(f"workbench is {figures['vs_naive']}x the straightforward approach (target >= 10)")
+    print(f"workbench takes {figures['vs_fetch']}x the time of fetching alone (target <= 3)")
+    print(f"200 newest events: {figures['tail200_ms']} ms (target well under 100)")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -36,11 +36,13 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from queue import Full, Queue
 from typing import Any
 from uuid import UUID, SafeUUID
 
@@ -141,6 +143,8 @@ def _codec_of(app: Application[Any]) -> tuple[Any | None, Any | None]:
 class _Context:
     schemas: dict[str, pa.Schema] = field(default_factory=dict)
     notes: set[str] = field(default_factory=set)
+    plain_strings: bool = False
+    """True while no string in the group being converted can hold a key separator."""
 
 
 def _strip_schema(schema: pa.Schema) -> pa.Schema:
@@ -250,7 +254,7 @@ _SEPARATORS = "\x1c\x1d\x1e\x1f"
 _NULL_KEY = "\x1c"
 
 
-def _key(array: pa.Array) -> pa.Array | None:
+def _key(array: pa.Array, plain: bool = False) -> pa.Array | None:
     """A string per row that is equal exactly when the rows' values are equal.
 
     ``None`` when that cannot be done safely (a string holds a separator).
@@ -259,7 +263,7 @@ def _key(array: pa.Array) -> pa.Array | None:
     if pa.types.is_struct(t):
         parts = []
         for i in range(t.num_fields):
-            child = _key(_struct_field(array, i))
+            child = _key(_struct_field(array, i), plain)
             if child is None:
                 return None
             parts.append(child)
@@ -269,7 +273,7 @@ def _key(array: pa.Array) -> pa.Array | None:
             joined = pc.binary_join_element_wise(*parts, "\x1f")
         return pc.if_else(pc.is_valid(array), joined, _NULL_KEY)
     if pa.types.is_list(t) or pa.types.is_large_list(t):
-        values = _key(array.flatten())
+        values = _key(array.flatten(), plain)
         if values is None:
             return None
         offsets = array.offsets
@@ -279,7 +283,7 @@ def _key(array: pa.Array) -> pa.Array | None:
         keyed = pc.binary_join_element_wise(lengths, joined, "\x1d")
         return pc.if_else(pc.is_valid(array), keyed, _NULL_KEY)
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        if pc.any(pc.match_substring_regex(array, f"[{_SEPARATORS}]")).as_py():
+        if not plain and pc.any(pc.match_substring_regex(array, f"[{_SEPARATORS}]")).as_py():
             return None
         return pc.fill_null(array.cast(pa.string()), _NULL_KEY)
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
@@ -331,7 +335,7 @@ def _python_values(array: pa.Array, label: str, ctx: _Context) -> list[Any]:
 
 def _nested(array: pa.Array, label: str, ctx: _Context) -> np.ndarray[Any, Any]:
     """A nested column (objects, lists) as Python values, each distinct value converted once."""
-    key = _key(array) if len(array) > 64 else None
+    key = _key(array, ctx.plain_strings) if len(array) > 64 else None
     if key is not None:
         encoded = pc.dictionary_encode(key)
         indices = encoded.indices.to_numpy(zero_copy_only=False)
@@ -361,17 +365,12 @@ def _by_unique(data: pa.Array, convert: Any) -> np.ndarray[Any, Any]:
 
 def _datetimes(data: pa.Array, label: str, ctx: _Context) -> Any:
     strings = data.cast(pa.string())
-    valid = pc.drop_null(strings)
-    if len(valid) == 0:
-        return pd.Series(pd.NaT, index=range(len(data)), dtype="datetime64[us, UTC]").array
-    aware = pc.match_substring_regex(valid, _OFFSET.pattern)
-    if pc.all(aware).as_py():
-        try:
-            cast = pc.cast(strings, pa.timestamp("us", "UTC"))
-            return pd.Series(cast.to_pandas()).array
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-    return _by_unique(strings, datetime.fromisoformat)
+    try:
+        # ISO strings with a UTC offset; a naive one makes the cast fail (decoded below).
+        cast = pc.cast(strings, pa.timestamp("us", "UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _by_unique(strings, datetime.fromisoformat)
+    return pd.Series(cast.to_pandas()).array
 
 
 def _decode_encoding(array: pa.Array, label: str, ctx: _Context) -> Any:
@@ -517,40 +516,46 @@ def _load_batch(
     else:
         _check_json(batch, where)
     meta = batch.columns
-    # First try: all rows in one parse (works when fields keep their type across event types).
-    table = _parse_json_lines(batch.joined, "*", ctx)
-    if table is not None and table.num_rows == batch.num_rows:
-        frame = _meta_frame(meta, None)
-        columns = _frame_from_table(table, "", ctx)
-        frame["timestamp"] = columns.pop("timestamp", _no_timestamps(len(meta)))
-        frame.update(columns)
-        return [pd.DataFrame(frame, copy=False)]
     topics = pc.dictionary_encode(meta.column("topic")).combine_chunks()
     codes = topics.indices.to_numpy(zero_copy_only=False)
     states = batch.states
+    single = len(topics.dictionary) == 1
     frames = []
     for index, topic in enumerate(topics.dictionary.to_pylist()):
-        rows = np.flatnonzero(codes == index)
-        take = pa.array(rows)
-        group = states.take(take)
+        if single:
+            group, take = states, None
+            count = len(states)
+        else:
+            rows = np.flatnonzero(codes == index)
+            take = pa.array(rows)
+            group = states.take(take)
+            count = len(rows)
         event_type = short_name(topic)
         errors: list[str | None] | None = None
         offsets = np.frombuffer(group.buffers()[1], dtype=np.int64)
         start = int(offsets[group.offset])
         end = int(offsets[group.offset + len(group)])
-        table = _parse_json_lines(group.buffers()[2][start:end], topic, ctx)
-        if table is not None and table.num_rows == len(rows):
+        buffer = group.buffers()[2][start:end]
+        table = _parse_json_lines(buffer, topic, ctx)
+        if table is not None and table.num_rows == count:
+            ctx.plain_strings = _no_separators(buffer)
             columns = _frame_from_table(table, event_type, ctx)
         else:
             values = [v[:-1] for v in group.to_pylist()]
             columns, errors = _python_columns(values, event_type, ctx)
-        frame = _meta_frame(meta.take(take), (event_type, topic))
-        frame["timestamp"] = columns.pop("timestamp", _no_timestamps(len(rows)))
+        frame = _meta_frame(meta if take is None else meta.take(take), (event_type, topic))
+        frame["timestamp"] = columns.pop("timestamp", _no_timestamps(count))
         frame.update(columns)
         if errors is not None and any(errors):
             frame["error"] = _object_array(errors)
         frames.append(pd.DataFrame(frame, copy=False))
     return frames
+
+
+def _no_separators(buffer: Any) -> bool:
+    """Whether no JSON string in ``buffer`` can hold the key separators (escaped controls)."""
+    data = memoryview(buffer)
+    return bytes(data).find(b"\\u001") < 0
 
 
 def _no_timestamps(count: int) -> Any:
@@ -709,8 +714,12 @@ def load_events(
             newest=newest if start is None and stop is None else None,
             batch_size=batch_size,
         )
+    if isinstance(reader, SQLiteRecords) and reader.path is not None:
+        batches = _prefetch(batches)
     for batch in batches:
         parts = _load_batch(batch, ctx, cipher=cipher, compressor=comp, where=reader.description)
+        if len(parts) > 1:
+            parts = [_sorted(_concat(parts))]
         if start is not None or stop is not None:
             parts = [_in_range(p, start, stop) for p in parts]
         frames.extend(p for p in parts if len(p))
@@ -726,6 +735,71 @@ def load_events(
     df.attrs["last_position"] = int(last)
     df.attrs["notes"] = sorted(ctx.notes)
     df.attrs["source"] = reader.description
+    return df
+
+
+def _prefetch(batches: Iterator[ArrowBatch]) -> Iterator[ArrowBatch]:
+    """Read the next batch from SQLite in a thread while this one is decoded.
+
+    SQLite releases the GIL while it builds a batch, so reading and decoding
+    overlap on two cores.
+    """
+    done = object()
+    queue: Queue[Any] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        queue.put(batch, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(done)
+        except BaseException as e:  # handed to the consumer
+            queue.put(e)
+
+    thread = threading.Thread(target=produce, name="workbench-load-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames with different payload columns as one; whole numbers stay whole numbers."""
+    names: dict[str, None] = {}
+    for frame in frames:
+        names.update(dict.fromkeys(frame.columns))
+    for name in names:
+        present = [f for f in frames if name in f.columns]
+        if len(present) < len(frames):
+            for f in present:
+                kind = f[name].dtype.kind
+                if kind in "iu":
+                    f[name] = f[name].astype("Int64")
+                elif kind == "b":
+                    f[name] = f[name].astype("boolean")
+    return pd.concat(frames, ignore_index=True, sort=False)
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    positions = df["position"].to_numpy()
+    if len(positions) > 1 and not (positions[1:] > positions[:-1]).all():
+        order = np.argsort(positions, kind="stable")
+        df = df.take(order).reset_index(drop=True)
     return df
 
 
@@ -788,24 +862,13 @@ def _assemble(frames: list[pd.DataFrame]) -> pd.DataFrame:
     order: dict[str, None] = {}
     for frame in frames:
         order.update(dict.fromkeys(frame.columns))
-    # integer and boolean columns missing from some frames: keep them whole numbers
-    for name in list(order):
-        present = [f for f in frames if name in f.columns]
-        if len(present) < len(frames):
-            for f in present:
-                kind = f[name].dtype.kind
-                if kind in "iu":
-                    f[name] = f[name].astype("Int64")
-                elif kind == "b":
-                    f[name] = f[name].astype("boolean")
-    df = pd.concat(frames, ignore_index=True, sort=False)
-    if not df["position"].is_monotonic_increasing:
-        df = df.sort_values("position", kind="stable", ignore_index=True)
+    df = _sorted(_concat(frames)) if len(frames) > 1 else frames[0]
     payload = [c for c in order if c not in FIXED_COLUMNS and c != "error"]
     columns = FIXED_COLUMNS + payload + (["error"] if "error" in order else [])
     df = df[columns]
-    df["event_type"] = df["event_type"].astype("category")
-    df["topic"] = df["topic"].astype("category")
+    for name in ("event_type", "topic"):
+        if not isinstance(df[name].dtype, pd.CategoricalDtype):
+            df[name] = df[name].astype("category")
     return df
 
 
