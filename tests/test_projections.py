@@ -440,3 +440,23 @@ def test_a_run_shows_itself(history: Ticketing) -> None:
 @pytest.fixture(autouse=True)
 def _no_leftover_threads() -> Iterator[None]:
     yield
+
+
+def test_a_misspelt_event_type_is_pointed_out(history: Ticketing) -> None:
+    class Typo(Projection):
+        @handles("TicketPurchase.Payed", "TicketPurchase.Started")
+        def paid(self, event: EventView, model: ReadModel) -> None:
+            model["n"].add("n")
+
+    run = ProjectionRun(Typo(), history).run()
+    assert run.unmatched == ["TicketPurchase.Payed"]
+    assert "no events of type TicketPurchase.Payed" in repr(run)
+    assert "TicketPurchase.Paid" in run._repr_html_()
+    assert ProjectionRun(Fixed(), history).run().unmatched == []
+
+
+def test_a_missing_store_is_named() -> None:
+    from workbench.stores import StoreError
+
+    with pytest.raises(StoreError, match="no file"):
+        ProjectionRun(TicketsRemaining(), "no/such/history.sqlite")

@@ -346,6 +346,8 @@ class ProjectionRun:
         self._follower: threading.Thread | None = None
         self._progress = Progress(0, 0, 0, 0, 0.0)
         self._stepped: list[EventView] = []
+        self.unmatched: list[str] = []
+        """Event types the projection handles that the history has no events of (typos?)."""
         self.pace = pace
         """Seconds to wait after each batch: slow motion, to watch a small rebuild."""
         self.listener_error: BaseException | None = None
@@ -454,10 +456,14 @@ class ProjectionRun:
             self._topics |= _distinct_topics(self.reader, self._topics_upto)
             self._topics_upto = top
         out: dict[str, Handler] = {}
+        keys = set(self.projection.handlers)
+        matched: set[str] = set()
         for topic in self._topics:
             handler = self.projection.handler_for(topic)
             if handler is not None:
                 out[topic] = handler
+                matched.add(topic if topic in keys else short_name(topic))
+        self.unmatched = sorted(keys - matched) if self._topics else []
         return out
 
     def run(
@@ -733,11 +739,20 @@ class ProjectionRun:
 
     # Display -------------------------------------------------------------------
 
+    def _unmatched_note(self) -> str:
+        known = sorted({short_name(t) for t in self._topics})
+        return (
+            f"note: this history has no events of type {', '.join(self.unmatched)}; "
+            f"check the names in @handles (types here: {', '.join(known)})"
+        )
+
     def __repr__(self) -> str:
         text = (
             f"<ProjectionRun {self.name!r} {self.status} at position {self.position} "
             f"({self.progress}); read model in {self.storage.description}>"
         )
+        if self.unmatched:
+            text += f"\n{self._unmatched_note()}"
         if self.failure is not None:
             text += f"\n{self.failure}"
         elif self.error is not None:
@@ -751,6 +766,10 @@ class ProjectionRun:
         )
         lag = self.lag()
         failure = self.failure._repr_html_() if self.failure is not None else ""
+        if self.unmatched:
+            failure += (
+                f"<div class='wb-projection-unmatched'>{html.escape(self._unmatched_note())}</div>"
+            )
         return (
             f"<div class='wb-projection-run'><b>{html.escape(self.name)}</b> — {self.status} "
             f"at position {self.position:,}<br>"
