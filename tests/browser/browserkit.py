@@ -484,10 +484,10 @@ CHART_MARKS_JS = """
 """
 
 SVG_SHAPES_JS = """
-(root) => Array.from(root.querySelectorAll('svg')).filter(
-  (svg) => !svg.closest('.vega-embed') && !svg.closest('.jp-icon3, .jp-Toolbar, .lm-TabBar')
+(root) => Array.from(root.querySelectorAll('.jp-OutputArea-output svg')).filter(
+  (svg) => !svg.closest('.vega-embed') && !svg.parentElement.closest('svg')
     && svg.getBoundingClientRect().width > 40
-).map((svg) => svg.querySelectorAll('rect, circle, ellipse, path, polygon, line, text').length)
+).map((svg) => svg.querySelectorAll('rect, circle, ellipse, path, polygon, polyline, line').length)
 """
 
 
@@ -504,7 +504,10 @@ def chart_marks(scope: Locator | Page) -> list[int]:
 
 
 def svg_shapes(scope: Locator) -> list[int]:
-    """Shape counts of every non-chart, non-icon SVG under ``scope`` (diagrams)."""
+    """Shape counts of every output SVG under ``scope`` that is not a vega chart or an icon.
+
+    These are the diagrams the kernel draws (state machines, event charts).
+    """
     shapes: list[int] = scope.evaluate(SVG_SHAPES_JS)
     return shapes
 
@@ -605,11 +608,13 @@ class LabPage:
         self.shot(f"ran-all-{Path(self.path).stem}")
 
     def save(self) -> None:
-        """File > Save, and wait until the tab is no longer dirty."""
+        """File > Save, and wait for the server to have written the file."""
         self.notebook.click(position={"x": 5, "y": 5})
-        self._menu("File", "docmanager:save")
-        tab = self.page.locator(".lm-TabBar-tab.lm-mod-current.jp-mod-dirty")
-        wait_until(lambda: tab.count() == 0, 20, f"{self.path} was not saved")
+        with self.page.expect_response(
+            lambda r: r.request.method == "PUT" and "/api/contents/" in r.url, timeout=20_000
+        ) as saved:
+            self._menu("File", "docmanager:save")
+        assert saved.value.ok, f"saving {self.path} failed: HTTP {saved.value.status}"
 
     def saved_errors(self) -> list[str]:
         """Save the notebook and return its error outputs as ``cell N: Name: value``."""
@@ -649,6 +654,31 @@ class LabPage:
             f"{self.path}: error outputs {errors}; broken outputs {broken}; "
             f"cells not run (index) {unrun}\n{self.session.net.describe()}"
         )
+
+    def assert_drawn(self, timeout: float = 30.0) -> tuple[list[int], list[int]]:
+        """Every altair chart has marks and every diagram SVG has shapes.
+
+        Returns (marks per chart, shapes per diagram).  A notebook with neither
+        passes with two empty lists.
+        """
+
+        def drawn() -> tuple[list[int], list[int]] | None:
+            marks = chart_marks(self.notebook)
+            shapes = svg_shapes(self.notebook)
+            if all(n > 0 for n in marks) and all(n > 0 for n in shapes):
+                return marks, shapes
+            return None
+
+        result: tuple[list[int], list[int]] = wait_until(
+            drawn,
+            timeout,
+            lambda: (
+                f"{self.path}: a chart or diagram drew nothing: chart marks "
+                f"{chart_marks(self.notebook)}, diagram shapes {svg_shapes(self.notebook)}\n"
+                f"{self.session.net.describe()}"
+            ),
+        )
+        return result
 
     def cell(self, index: int) -> Locator:
         """The ``index``-th cell (any type) of the notebook."""
@@ -719,3 +749,46 @@ class VoilaPage:
             "(els) => els.map((e) => e.innerText)"
         )
         return [t[:500] for t in texts if any(m in t for m in WIDGET_ERROR_TEXTS)]
+
+
+@dataclass
+class NotebookRuns:
+    """Notebooks opened and run once per test session, each in its own browser page.
+
+    ``get(path)`` opens ``path`` (relative to the server root) in JupyterLab, runs
+    all cells and returns the :class:`LabPage`; later calls reuse it, so several
+    tests can drive one run.  A run that failed fails every later ``get`` at once.
+    """
+
+    browser: Browser
+    server: Server
+    pages: dict[str, LabPage] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    last: str = ""
+
+    @property
+    def sessions(self) -> list[BrowserSession]:
+        """The session of the notebook the current test asked for (guarded, screenshotted)."""
+        return [self.pages[self.last].session] if self.last in self.pages else []
+
+    def get(self, path: str, timeout: float = 150.0) -> LabPage:
+        """The notebook at ``path``, opened and run (once)."""
+        self.last = path
+        if path in self.failures:
+            raise AssertionError(f"{path} failed to run earlier: {self.failures[path]}")
+        if path not in self.pages:
+            session = open_session(self.browser, f"notebook-{Path(path).stem}")
+            lab = LabPage(session=session, server=self.server)
+            self.pages[path] = lab
+            try:
+                lab.open(path)
+                lab.run_all(timeout=timeout)
+            except Exception as error:
+                self.failures[path] = str(error).splitlines()[0]
+                raise
+        return self.pages[path]
+
+    def close(self) -> None:
+        """Close every page."""
+        for lab in self.pages.values():
+            lab.session.close()

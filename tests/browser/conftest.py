@@ -23,6 +23,7 @@ from browserkit import (
     VOILA_TEMPLATE,
     BrowserSession,
     LabPage,
+    NotebookRuns,
     Server,
     VoilaPage,
     free_port,
@@ -39,9 +40,10 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 def _sessions(item: pytest.Item) -> list[BrowserSession]:
     found: dict[int, BrowserSession] = {}
     for value in getattr(item, "funcargs", {}).values():
-        candidate = getattr(value, "session", value)
-        if isinstance(candidate, BrowserSession):
-            found[id(candidate)] = candidate
+        candidates = getattr(value, "sessions", None) or [getattr(value, "session", value)]
+        for candidate in candidates:
+            if isinstance(candidate, BrowserSession):
+                found[id(candidate)] = candidate
     return list(found.values())
 
 
@@ -215,9 +217,9 @@ def voila(session: BrowserSession, voila_server: Server) -> VoilaPage:
     return VoilaPage(session=session, server=voila_server)
 
 
-@pytest.fixture(scope="module")
-def module_session(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserSession]:
-    """One context shared by a module's tests (a notebook is run once, then driven)."""
-    session = open_session(browser, Path(str(request.node.name)).stem)
-    yield session
-    session.close()
+@pytest.fixture(scope="session")
+def notebook_runs(browser: Browser, lab_server: Server) -> Iterator[NotebookRuns]:
+    """Notebooks run once per session in JupyterLab (``notebook_runs.get(path)``)."""
+    runs = NotebookRuns(browser=browser, server=lab_server)
+    yield runs
+    runs.close()

@@ -1,0 +1,192 @@
+"""The widgets driven as a person would, in JupyterLab in chromium, offline.
+
+- command panel + stream viewer (a scratch notebook that wires them together,
+  as ``CommandPanel``'s docstring suggests): submit a command, see its event
+  appear in the live stream viewer; page and filter the viewer;
+- projection view (notebook 04): run to a position, rebuild, see the chart
+  change and the progress bar advance;
+- process stepper (notebook 05): step, see the highlighted state change.
+
+A test whose widget or notebook does not exist yet is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+from browserkit import REPO, LabPage, NotebookRuns, wait_until, write_notebook
+from playwright.sync_api import Locator
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+
+def needs(module: str, notebook: str | None = None) -> None:
+    """Skip the calling test while ``module`` (or ``notebook``) does not exist yet."""
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} does not exist yet")
+    if notebook is not None and not (REPO / "notebooks" / notebook).exists():
+        pytest.skip(f"notebooks/{notebook} does not exist yet")
+
+
+def output_with(lab: LabPage, selector: str) -> Locator:
+    """The one output area holding ``selector`` (fails clearly when absent)."""
+    outputs = lab.outputs_containing(selector)
+    count = outputs.count()
+    assert count >= 1, f"{lab.path}: no output contains {selector!r}"
+    return outputs.last
+
+
+# --- command panel + stream viewer ------------------------------------------------
+
+PANEL_AND_STREAM = [
+    "import workbench as wb\n"
+    "from workbench.examples.ticketing import Ticketing\n"
+    "from workbench.widgets.command_panel import CommandPanel\n"
+    "from workbench.widgets.stream_viewer import StreamViewer\n"
+    "\n"
+    "wb.enable_offline()\n"
+    "app = wb.open_app(Ticketing, wb.copy_sample())",
+    "viewer = StreamViewer(app, page_size=10)\nviewer",
+    "panel = CommandPanel(app)\npanel",
+]
+
+
+@pytest.fixture(scope="session")
+def panel_and_stream(scratch_dir: Path) -> str:
+    """A scratch notebook with a stream viewer and a command panel on one sample copy."""
+    needs("workbench.widgets.command_panel")
+    needs("workbench.widgets.stream_viewer")
+    write_notebook(scratch_dir / "panel_and_stream.ipynb", *PANEL_AND_STREAM)
+    return "scratch/panel_and_stream.ipynb"
+
+
+def _stream_state(viewer: Locator) -> dict[str, str]:
+    return {
+        "heading": viewer.locator(".wb-stream-heading").inner_text(),
+        "page": viewer.locator(".wb-stream-page").inner_text(),
+        "table": viewer.locator(".wb-stream-table").inner_text(),
+    }
+
+
+def _event_count(viewer: Locator) -> int:
+    heading = viewer.locator(".wb-stream-heading").inner_text()
+    match = re.search(r"([\d,]+)\s+events", heading)
+    assert match, f"cannot read the event count from the viewer heading {heading!r}"
+    return int(match.group(1).replace(",", ""))
+
+
+def test_command_panel_submit_shows_event_in_stream_viewer(
+    notebook_runs: NotebookRuns, panel_and_stream: str
+) -> None:
+    lab = notebook_runs.get(panel_and_stream)
+    lab.assert_no_errors()
+    viewer = output_with(lab, ".wb-stream-viewer").locator(".wb-stream-viewer")
+    panel = output_with(lab, "select").filter(has_text="commands")
+    before = _event_count(viewer)
+
+    viewer.locator(".wb-stream-live").click()  # live: pick up events recorded in this kernel
+    lab.shot("live-on")
+    panel.get_by_label("Command", exact=True).select_option(label="Schedule conference")
+    panel.get_by_label("code (text) *", exact=True).fill("BRW26")
+    panel.get_by_label("name (text) *", exact=True).fill("Browser Conference 2026")
+    panel.get_by_label("starts on (date) *", exact=True).fill("2026-06-01")
+    lab.shot("form-filled")
+    panel.get_by_role("button", name="Submit", exact=True).click()
+
+    wait_until(
+        lambda: "Recorded 1 event" in panel.inner_text(),
+        20,
+        lambda: f"the panel did not report the event: {panel.inner_text()[:600]}",
+    )
+    wait_until(
+        lambda: _event_count(viewer) == before + 1,
+        20,
+        lambda: f"the stream viewer did not pick up the new event: {_stream_state(viewer)}",
+    )
+    lab.shot("event-recorded")
+
+    viewer.locator(".wb-stream-search input").fill("Browser Conference 2026")
+    rows = viewer.locator(".wb-stream-table tbody tr")
+    wait_until(
+        lambda: rows.count() == 1 and "Conference.Scheduled" in rows.first.inner_text(),
+        20,
+        lambda: f"searching did not list exactly the new event: {_stream_state(viewer)}",
+    )
+    lab.shot("new-event-found")
+    _clear_filters(viewer)
+    lab.assert_no_errors()
+    lab.session.net.assert_clean()
+
+
+def _clear_filters(viewer: Locator) -> None:
+    viewer.get_by_role("button", name="Clear filters").click()
+
+    def unfiltered() -> bool:
+        match = re.search(r"([\d,]+) events .*showing ([\d,]+)", _stream_state(viewer)["heading"])
+        return bool(match) and match is not None and match.group(1) == match.group(2)
+
+    wait_until(
+        unfiltered, 20, lambda: f"Clear filters did not show every event: {_stream_state(viewer)}"
+    )
+
+
+def test_stream_viewer_pages_and_filters(
+    notebook_runs: NotebookRuns, panel_and_stream: str
+) -> None:
+    lab = notebook_runs.get(panel_and_stream)
+    viewer = output_with(lab, ".wb-stream-viewer").locator(".wb-stream-viewer")
+    assert svg_drawn(viewer), "the viewer's events-per-type chart drew nothing"
+    if viewer.locator(".wb-stream-search input").input_value():
+        _clear_filters(viewer)  # an earlier test searched
+    first = _stream_state(viewer)
+    assert re.search(r"page 1 of \d+", first["page"]), first
+    total_pages = int(first["page"].rsplit(" ", 1)[1])
+    assert total_pages > 1, f"the sample should need several pages: {first['page']}"
+
+    viewer.locator(".wb-stream-next").click()
+    wait_until(
+        lambda: (
+            viewer.locator(".wb-stream-page").inner_text().startswith("page 2 of")
+            and _stream_state(viewer)["table"] != first["table"]
+        ),
+        20,
+        lambda: f"Next did not show page 2 with other rows: {_stream_state(viewer)}",
+    )
+    lab.shot("page-2")
+
+    viewer.locator(".wb-stream-types select").select_option("TicketPurchase.Paid")
+    wait_until(
+        lambda: (
+            viewer.locator(".wb-stream-page").inner_text().startswith("page 1 of")
+            and "TicketPurchase.Started" not in _stream_state(viewer)["table"]
+        ),
+        20,
+        lambda: f"filtering did not show page 1 of paid purchases: {_stream_state(viewer)}",
+    )
+    header = viewer.locator(".wb-stream-table thead th").all_inner_texts()
+    column = header.index("event_type") if "event_type" in header else None
+    assert column is not None, f"no event_type column in {header}"
+    types = viewer.locator(
+        f".wb-stream-table tbody tr td:nth-child({column + 1})"
+    ).all_inner_texts()
+    assert types and set(types) == {"TicketPurchase.Paid"}, f"filter leaked: {set(types)}"
+    filtered_pages = int(viewer.locator(".wb-stream-page").inner_text().rsplit(" ", 1)[1])
+    assert filtered_pages < total_pages
+    lab.shot("filtered-paid")
+
+    _clear_filters(viewer)
+    assert viewer.locator(".wb-stream-page").inner_text() == first["page"]
+    lab.assert_no_errors()
+    lab.session.net.assert_clean()
+
+
+def svg_drawn(scope: Locator) -> bool:
+    """True when ``scope`` holds an SVG with at least one drawn shape."""
+    count: int = scope.locator("svg").evaluate_all(
+        "(svgs) => svgs.reduce((n, s) => n + s.querySelectorAll('rect, path, circle, line')"
+        ".length, 0)"
+    )
+    return count > 0
