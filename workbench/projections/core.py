@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 
@@ -58,7 +58,6 @@ __all__ = [
 
 Handler = Callable[[EventView, ReadModel], Any]
 F = TypeVar("F", bound=Callable[..., Any])
-Status = Literal["idle", "running", "paused", "stopped", "failed", "done"]
 
 
 class ProjectionError(Exception):
@@ -334,7 +333,8 @@ class ProjectionRun:
         self.batch_size = batch_size
         self.model = ReadModel()
         self.lock = threading.RLock()
-        self.status: Status = "idle"
+        self.status: str = "idle"
+        """idle, running, paused, stopped (at a limit or by stop()), failed or done."""
         self.failure: HandlerFailure | None = None
         self.last_event: EventView | None = None
         self._listeners: list[Callable[[ProjectionRun], None]] = []
