@@ -165,3 +165,13 @@ def test_a_failing_handler_is_shown() -> None:
     assert run.status == "failed"
     assert "Handler failed at position" in view.failure_box.value
     assert "boom" in view.failure_box.value
+
+
+def test_follow_then_rebuild_stops_following(view: ProjectionView) -> None:
+    view.follow_toggle.value = True
+    assert view.run.following
+    view.rebuild_button.click()
+    view.wait()
+    assert not view.follow_toggle.value and not view.run.following
+    assert view.run.status == "done"
+    assert records_of(view.chart_data) == records_of(reference())

@@ -460,3 +460,15 @@ def test_a_missing_store_is_named() -> None:
 
     with pytest.raises(StoreError, match="no file"):
         ProjectionRun(TicketsRemaining(), "no/such/history.sqlite")
+
+
+def test_one_run_at_a_time(history: Ticketing) -> None:
+    run = ProjectionRun(PurchaseRecords(), history).follow(every=0.01)
+    assert run.following and run.busy
+    with pytest.raises(ProjectionError, match="stop\\(\\) it"):
+        run.start(rebuild=True)
+    with pytest.raises(ProjectionError, match="stop\\(\\) it"):
+        run.step(1)
+    run.stop()
+    assert not run.busy
+    assert tables(run) == tables(ProjectionRun(PurchaseRecords(), history).run())

@@ -333,6 +333,7 @@ class ProjectionRun:
         self.batch_size = batch_size
         self.model = ReadModel()
         self.lock = threading.RLock()
+        self._executing = threading.Lock()
         self.status: str = "idle"
         """idle, running, paused, stopped (at a limit or by stop()), failed or done."""
         self.failure: HandlerFailure | None = None
@@ -567,7 +568,15 @@ class ProjectionRun:
 
     @property
     def busy(self) -> bool:
-        """Whether a background run is in progress."""
+        """Whether a background run (or following) is in progress."""
+        return self._background() or self.following
+
+    @property
+    def following(self) -> bool:
+        """Whether :meth:`follow` is catching up in the background."""
+        return self._follower is not None and self._follower.is_alive()
+
+    def _background(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
     def follow(self, every: float = 1.0) -> ProjectionRun:
@@ -582,7 +591,7 @@ class ProjectionRun:
 
         def loop() -> None:
             while not self._stop.is_set():
-                if not self.busy:
+                if not self._background() and not self._executing.locked():
                     self._execute(self._target(None, None), None)
                     if self.status == "failed":
                         return
@@ -593,7 +602,7 @@ class ProjectionRun:
         return self
 
     def _check_not_busy(self, action: str) -> None:
-        if self.busy and self._thread is not threading.current_thread():
+        if self.busy and threading.current_thread() not in (self._thread, self._follower):
             raise ProjectionError(
                 f"cannot {action} {self.name!r} while it runs in the background: "
                 "stop() it (or wait()) first"
@@ -607,6 +616,10 @@ class ProjectionRun:
                 self.listener_error = error
 
     def _execute(self, target: int, limit: int | None) -> None:
+        if not self._executing.acquire(blocking=False):
+            raise ProjectionError(
+                f"{self.name!r} is already running (in the background?): stop() it first"
+            )
         self.error = None
         try:
             self._execute_inner(target, limit)
@@ -616,6 +629,8 @@ class ProjectionRun:
                 self.status = "failed"
             if threading.current_thread() not in (self._thread, self._follower):
                 raise
+        finally:
+            self._executing.release()
 
     def _execute_inner(self, target: int, limit: int | None) -> None:
         started = time.perf_counter()

@@ -200,6 +200,7 @@ class ProjectionView(widgets.VBox):  # type: ignore[misc]
     def step(self, count: int = 1) -> None:
         """Apply the next ``count`` handled events (stopping a background run first)."""
         if self.run.busy:
+            self.follow_toggle.value = False
             self.run.stop()
         self._guard(lambda: self.run.step(count))
 
@@ -244,6 +245,7 @@ class ProjectionView(widgets.VBox):  # type: ignore[misc]
 
     def _start(self, action: Callable[[], Any]) -> None:
         if self.run.busy:
+            self.follow_toggle.value = False
             self.run.stop()
         self._guard(action)
 
