@@ -14,10 +14,11 @@ import pytest
 from test_projections import T0, apply_command
 
 from workbench.clock import ManualClock, use_clock
-from workbench.examples.ticketing import Ticketing
+from workbench.examples.ticketing import Conference, Ticketing
 from workbench.examples.ticketing.readmodels import PurchaseRecords, TicketsRemaining
 from workbench.projections import (
     MemoryStorage,
+    ProjectionError,
     ProjectionRun,
     ReadModelStorage,
     SQLiteStorage,
@@ -169,3 +170,16 @@ def test_projections_read_every_kind_of_event_store(store: str) -> None:
         code = app.get_conference(conference_id).code
         remaining = app.get_tickets_remaining(conference_id)
         assert {t: run.model["remaining"][(code, t)] for t in remaining} == remaining
+
+
+def test_beside_keeps_the_read_model_in_the_event_store_file(tmp_path: Path) -> None:
+    store = tmp_path / "events.sqlite"
+    app = open_app(Ticketing, store)
+    app.schedule_conference("PHP18", "ConFoo", date(2018, 3, 7))
+    run = ProjectionRun(TicketsRemaining(), store, "beside").run()
+    assert run.storage.description == f"SQLite file {store}"
+    assert SQLiteStorage(store).load("tickets_remaining")[0] == 1
+    again = open_app(Ticketing, store)  # the event store is still an event store
+    assert again.get_conference(Conference.create_id("PHP18")).code == "PHP18"
+    with pytest.raises(ProjectionError, match="not an SQLite file"):
+        ProjectionRun(TicketsRemaining(), open_app(Ticketing), "beside")

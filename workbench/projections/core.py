@@ -291,8 +291,8 @@ class ProjectionRun:
 
     ``source`` is an application, an SQLite event store path, or a record
     reader. ``storage`` keeps the read model: ``"memory"`` (default), an SQLite
-    path (``"readmodels.sqlite"``, or the event store's own file), a PostgreSQL
-    URL, or a storage object. The stored position is loaded, so :meth:`run`
+    path (``"readmodels.sqlite"``), ``"beside"`` (in the SQLite event store's
+    own file, in tables of its own), a PostgreSQL URL, or a storage object. The stored position is loaded, so :meth:`run`
     continues where the last run (in this or an earlier kernel) stopped.
 
     Runs in the calling thread (:meth:`run`, :meth:`rebuild`, :meth:`step`)
@@ -329,6 +329,15 @@ class ProjectionRun:
         self.decoder = decoder or (
             EventDecoder.for_app(source) if hasattr(source, "mapper") else EventDecoder()
         )
+        if storage == "beside":
+            path = getattr(self.reader, "path", None)
+            if not isinstance(path, Path):
+                raise ProjectionError(
+                    f"storage='beside' keeps the read model in the event store's SQLite file, "
+                    f"but {self.reader.description} is not an SQLite file; name a file "
+                    "('readmodels.sqlite') or use 'memory'"
+                )
+            storage = path
         self.storage = open_storage(storage)
         self.batch_size = batch_size
         self.model = ReadModel()
