@@ -292,8 +292,9 @@ class ProjectionRun:
     ``source`` is an application, an SQLite event store path, or a record
     reader. ``storage`` keeps the read model: ``"memory"`` (default), an SQLite
     path (``"readmodels.sqlite"``), ``"beside"`` (in the SQLite event store's
-    own file, in tables of its own), a PostgreSQL URL, or a storage object. The stored position is loaded, so :meth:`run`
-    continues where the last run (in this or an earlier kernel) stopped.
+    own file, in tables of its own), a PostgreSQL URL, or a storage object.
+    The stored position is loaded, so :meth:`run` continues where the last
+    run (in this or an earlier kernel) stopped.
 
     Runs in the calling thread (:meth:`run`, :meth:`rebuild`, :meth:`step`)
     or in the background (:meth:`start`), with :meth:`pause`, :meth:`resume`
