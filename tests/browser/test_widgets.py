@@ -190,3 +190,149 @@ def svg_drawn(scope: Locator) -> bool:
         ".length, 0)"
     )
     return count > 0
+
+
+# --- process stepper (notebook 05) ---------------------------------------------------
+
+STEPPER_NOTEBOOK = "05-process-managers.ipynb"
+
+
+def _stepper_state(stepper: Locator) -> tuple[int, str | None, str]:
+    """(step number, highlighted state, header text) of the stepper's view."""
+    header = stepper.locator(".workbench-process-stepper > div").first.inner_text()
+    match = re.search(r"step ([\d,]+) of", header)
+    assert match, f"cannot read the step number from {header!r}"
+    current = stepper.locator(".workbench-process-stepper g.state.current")
+    state = current.first.get_attribute("data-state") if current.count() else None
+    return int(match.group(1).replace(",", "")), state, header
+
+
+def test_process_stepper_steps_and_highlights_state(notebook_runs: NotebookRuns) -> None:
+    needs("workbench.widgets.process_stepper", STEPPER_NOTEBOOK)
+    lab = notebook_runs.get(f"notebooks/{STEPPER_NOTEBOOK}")
+    out = lab.outputs_containing(".workbench-process-stepper").filter(
+        has=lab.page.get_by_role("button", name="Step ▶")
+    )
+    assert out.count() == 1, f"one process stepper expected in {STEPPER_NOTEBOOK}"
+    stepper = out.first
+    step_button = stepper.get_by_role("button", name="Step ▶")
+    step_button.scroll_into_view_if_needed()
+    diagram = stepper.locator(".workbench-process-stepper svg").first
+    assert diagram.locator("g.state").count() >= 3, "the state diagram draws no states"
+
+    number, state, _ = _stepper_state(stepper)
+    first_state = state
+    lab.shot(f"stepper-at-{number}-{state}")
+    seen = [state]
+    for _ in range(25):
+        before = number
+        step_button.click()
+        wait_until(
+            lambda: _stepper_state(stepper)[0] > before,  # noqa: B023 (called in this loop)
+            20,
+            lambda: f"Step did not advance the run: {_stepper_state(stepper)[2]}",
+        )
+        number, state, _ = _stepper_state(stepper)
+        seen.append(state)
+        if state is not None and state != first_state:
+            break
+    assert state is not None and state != first_state, (
+        f"the highlighted state never changed in {len(seen) - 1} steps: {seen}"
+    )
+    assert stepper.locator(".workbench-process-stepper g.edge.last").count() == 1, (
+        "the transition just taken is not marked"
+    )
+    lab.shot(f"stepper-at-{number}-{state}")
+
+    stepper.get_by_role("button", name="◀ Back").click()
+    wait_until(
+        lambda: _stepper_state(stepper)[0] == number - 1,
+        20,
+        lambda: f"Back did not go one step back: {_stepper_state(stepper)[2]}",
+    )
+    lab.shot("stepper-back")
+    lab.assert_no_errors()
+    lab.session.net.assert_clean()
+
+
+# --- projection view (notebook 04) ---------------------------------------------------
+
+PROJECTION_NOTEBOOK = "04-projections.ipynb"
+
+PROGRESS_JS = """
+(bar) => {
+  const fill = bar.querySelector('.progress-bar');
+  return fill ? parseFloat(fill.style.width || '0') : -1;
+}
+"""
+
+WATCH_PROGRESS_JS = """
+(bar) => {
+  const fill = bar.querySelector('.progress-bar');
+  window.__wbProgress = [];
+  new MutationObserver(() => window.__wbProgress.push(parseFloat(fill.style.width || '0')))
+    .observe(fill, {attributes: true, attributeFilter: ['style']});
+}
+"""
+
+CHART_SIGNATURE_JS = """
+(root) => Array.from(root.querySelectorAll('svg.marks g.role-mark > *'))
+  .map((m) => (m.getAttribute('d') || '') + (m.getAttribute('transform') || '')).join('|')
+"""
+
+
+def test_projection_rebuild_changes_chart_and_advances_progress(
+    notebook_runs: NotebookRuns,
+) -> None:
+    needs("workbench.widgets.projection_view", PROJECTION_NOTEBOOK)
+    lab = notebook_runs.get(f"notebooks/{PROJECTION_NOTEBOOK}")
+    view = output_with(lab, ".wb-projection-view").locator(".wb-projection-view").first
+    view.scroll_into_view_if_needed()
+    bar = view.locator(".wb-projection-progress")
+    chart = view.locator(".wb-projection-chart")
+    status = view.locator(".wb-projection-status")
+
+    def state() -> str:
+        return status.inner_text()
+
+    # a partial read model first: run to position 1000
+    view.locator(".wb-projection-time input").fill("")
+    view.locator(".wb-projection-position input").fill("1000")
+    view.locator(".wb-projection-position input").press("Enter")
+    view.locator(".wb-projection-run-to").click()
+    wait_until(
+        lambda: re.search(r"^done at position 1,000\b", state()),
+        30,
+        lambda: f"Run to 1000 did not finish there: {state()!r}",
+    )
+    wait_until(lambda: chart_signature(chart), 20, "the chart drew no marks at position 1000")
+    partial_chart = chart_signature(chart)
+    lab.shot("projection-at-1000")
+
+    bar.evaluate(WATCH_PROGRESS_JS)
+    view.locator(".wb-projection-rebuild").click()
+    wait_until(
+        lambda: state().startswith("done") and "1,000 " not in state().split("—")[0],
+        60,
+        lambda: f"Rebuild did not finish: {state()!r}",
+    )
+    wait_until(
+        lambda: chart_signature(chart) not in ("", partial_chart),
+        20,
+        lambda: "the chart did not change after the rebuild",
+    )
+    final_progress = float(bar.evaluate(PROGRESS_JS))
+    observed: list[float] = lab.page.evaluate("() => window.__wbProgress")
+    assert final_progress == 100, f"a finished rebuild shows {final_progress}% progress"
+    assert any(0 < value < 100 for value in observed), (
+        f"the progress bar showed no step between empty and full: {observed}"
+    )
+    lab.shot(f"projection-rebuilt-{len(observed)}-progress-updates")
+    lab.assert_no_errors()
+    lab.session.net.assert_clean()
+
+
+def chart_signature(scope: Locator) -> str:
+    """The geometry of the data marks of the altair chart(s) under ``scope``."""
+    signature: str = scope.evaluate(CHART_SIGNATURE_JS)
+    return signature
