@@ -380,3 +380,20 @@ def test_streams_are_found_backwards_in_pages_newest_first() -> None:
     assert [c.description for c in choices] == ["B0", "B6", "B5", "B4", "B3", "B2", "B1"]
     assert note == ""
     assert choices[0].version == 2
+
+
+class CarelessLibrary(Library):
+    def catalogue_then_fail(self, title: str) -> None:
+        """Saves, then breaks: the workbench must not pretend nothing happened."""
+        self.save(Book(title, 1, Decimal(1), "novel", []))
+        raise LibraryError("the label printer is out of paper")
+
+
+def test_a_command_that_fails_after_saving_says_what_it_recorded() -> None:
+    commands = CommandSet(open_app(CarelessLibrary))
+    assert "catalogue_then_fail" in commands and "catalogue_book" in commands
+    result = commands.submit("catalogue_then_fail", title="Dune")
+    assert result.outcome == "refused"
+    assert "out of paper" in result.message
+    assert "1 event(s) were recorded before it failed" in result.message
+    assert [e.type_name for e in result.events] == ["Book.Catalogued"]
