@@ -26,6 +26,7 @@ import re
 from datetime import timedelta
 from uuid import UUID
 
+from workbench.examples.sponsorship import FREE_TICKETS
 from workbench.examples.ticketing.application import Ticketing
 from workbench.examples.ticketing.domainmodel import (
     RESERVATION_MINUTES,
@@ -149,8 +150,6 @@ def purchase_handlers(ticketing: Ticketing, outbox: Outbox) -> dict[str, Handler
 
 # Sponsors' free tickets ---------------------------------------------------------
 
-FREE_TICKETS_BY_LEVEL = {"Gold": 5, "Silver": 3, "Bronze": 1}
-
 
 def _sponsor_key(event: UpstreamEvent) -> str | None:
     if event.type.startswith("Sponsor."):
@@ -195,7 +194,6 @@ def sponsor_handlers(ticketing: Ticketing, ticket_type: str | None = None) -> di
 
     The free tickets are of ``ticket_type`` (by default the conference's first one).
     """
-    from workbench.examples.sponsorship import FREE_TICKETS
 
     def issue(ctx: ActionContext) -> str:
         company = str(ctx.data.get("company", "sponsor"))
