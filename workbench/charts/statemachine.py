@@ -178,7 +178,7 @@ def state_diagram(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="12" '
-        'role="img">',
+        f'role="img" style="max-width:{width:.0f}px;width:100%;height:auto">',
         "<defs>"
         f'<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '

@@ -57,7 +57,7 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
         self.step_button = widgets.Button(
             description="Step ▶", button_style="primary", layout=_BUTTON
         )
-        self.end_button = widgets.Button(description="Run to end ⏭", layout=_BUTTON)
+        self.end_button = widgets.Button(description="Run to end ▶▶", layout=_BUTTON)
         self.reset_button = widgets.Button(description="Reset ⟲", layout=_BUTTON)
         self.break_kind = widgets.Dropdown(
             options=[("event type", "event_type"), ("state", "state"), ("instance", "instance")],
