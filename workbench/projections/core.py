@@ -413,8 +413,6 @@ class ProjectionRun:
         if not isinstance(projection, Projection):
             raise ProjectionError(f"use() needs a Projection instance, got {projection!r}")
         self.projection = projection
-        self._topics_upto = 0
-        self._topics = set()
         return self
 
     # Running ---------------------------------------------------------------------
