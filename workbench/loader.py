@@ -40,7 +40,6 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from queue import Full, Queue
 from typing import Any
@@ -53,7 +52,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 from eventsourcing.application import Application
 
-from workbench.decoding import DECODERS, DecodeError, decode_value, diagnose, short_name
+from workbench.decoding import DECODERS, decode_value, diagnose, short_name
 from workbench.records import ArrowBatch, RecordReader, SQLiteRecords, arrow_batches, open_records
 from workbench.stores import Store, StoreError
 
@@ -143,8 +142,6 @@ def _codec_of(app: Application[Any]) -> tuple[Any | None, Any | None]:
 class _Context:
     schemas: dict[str, pa.Schema] = field(default_factory=dict)
     notes: set[str] = field(default_factory=set)
-    plain_strings: bool = False
-    """True while no string in the group being converted can hold a key separator."""
 
 
 def _strip_schema(schema: pa.Schema) -> pa.Schema:
@@ -242,8 +239,7 @@ _set = object.__setattr__
 
 
 def _fast_uuid(text: str) -> UUID:
-    if len(text) != 32 or not text.isalnum():
-        return UUID(text)
+    """A UUID from 32 hex digits (checked beforehand, column by column)."""
     value = _new(UUID)
     _set(value, "int", int(text, 16))
     _set(value, "is_safe", _UNKNOWN_SAFETY)
@@ -335,7 +331,7 @@ def _python_values(array: pa.Array, label: str, ctx: _Context) -> list[Any]:
 
 def _nested(array: pa.Array, label: str, ctx: _Context) -> np.ndarray[Any, Any]:
     """A nested column (objects, lists) as Python values, each distinct value converted once."""
-    key = _key(array, ctx.plain_strings) if len(array) > 64 else None
+    key = _key(array) if len(array) > 64 else None
     if key is not None:
         encoded = pc.dictionary_encode(key)
         indices = encoded.indices.to_numpy(zero_copy_only=False)
@@ -386,7 +382,13 @@ def _decode_encoding(array: pa.Array, label: str, ctx: _Context) -> Any:
             if name == "datetime_iso":
                 return _datetimes(data, label, ctx)
             if name == "uuid_hex":
-                return _by_unique(data, _fast_uuid)
+                hexes = pc.drop_null(data)
+                if (
+                    pc.all(pc.match_substring_regex(hexes, "^[0-9a-fA-F]{32}$")).as_py()
+                    is not False
+                ):
+                    return _by_unique(data, _fast_uuid)
+                return _by_unique(data, UUID)
             if name in DECODERS:
                 return _by_unique(data, DECODERS[name])
         except (ValueError, TypeError, ArithmeticError):
@@ -497,14 +499,20 @@ def _check_json(batch: ArrowBatch, where: str) -> None:
         raise LoadError(f"cannot read the events in {where}: {diagnose(odd[0])}")
 
 
-def _load_batch(
-    batch: ArrowBatch,
-    ctx: _Context,
-    *,
-    cipher: Any,
-    compressor: Any,
-    where: str,
-) -> list[pd.DataFrame]:
+@dataclass
+class _Prepared:
+    """A batch grouped by topic, each group parsed (or left for the row-by-row route)."""
+
+    meta: pa.Table
+    order: np.ndarray[Any, Any]
+    groups: list[tuple[str, int, int, pa.Table | None, pa.Array]]
+    """(topic, first, last, parsed table or None, the group's states)."""
+
+
+def _prepare(
+    batch: ArrowBatch, ctx: _Context, *, cipher: Any, compressor: Any, where: str
+) -> _Prepared:
+    """The part of loading a batch that runs outside the GIL: group rows, parse JSON."""
     if cipher is not None or compressor is not None:
         try:
             batch = ArrowBatch(batch.columns, _unwrap_states(batch, cipher, compressor))
@@ -519,43 +527,151 @@ def _load_batch(
     topics = pc.dictionary_encode(meta.column("topic")).combine_chunks()
     codes = topics.indices.to_numpy(zero_copy_only=False)
     states = batch.states
-    single = len(topics.dictionary) == 1
-    frames = []
-    for index, topic in enumerate(topics.dictionary.to_pylist()):
-        if single:
-            group, take = states, None
-            count = len(states)
-        else:
-            rows = np.flatnonzero(codes == index)
-            take = pa.array(rows)
-            group = states.take(take)
-            count = len(rows)
-        event_type = short_name(topic)
-        errors: list[str | None] | None = None
+    names = topics.dictionary.to_pylist()
+    if len(names) > 1:
+        # One take puts the rows in topic order; each topic is then a zero-copy slice.
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+        states = states.take(pa.array(order))
+    else:
+        order = np.arange(len(states))
+        bounds = np.array([0, len(states)])
+    groups = []
+    for index, topic in enumerate(names):
+        first, last = int(bounds[index]), int(bounds[index + 1])
+        count = last - first
+        if not count:
+            continue
+        group = states.slice(first, count)
         offsets = np.frombuffer(group.buffers()[1], dtype=np.int64)
         start = int(offsets[group.offset])
         end = int(offsets[group.offset + len(group)])
-        buffer = group.buffers()[2][start:end]
-        table = _parse_json_lines(buffer, topic, ctx)
-        if table is not None and table.num_rows == count:
-            ctx.plain_strings = _no_separators(buffer)
+        table = _parse_json_lines(group.buffers()[2][start:end], topic, ctx)
+        if table is not None and table.num_rows != count:
+            table = None
+        groups.append((topic, first, last, table, group))
+    return _Prepared(meta, order, groups)
+
+
+def _convert(prepared: _Prepared, ctx: _Context) -> pd.DataFrame:
+    """Decode a prepared batch into a frame in position order."""
+    parts: dict[str, list[tuple[np.ndarray[Any, Any], Any]]] = {}
+    for topic, first, last, table, group in prepared.groups:
+        event_type = short_name(topic)
+        rows = prepared.order[first:last]
+        if table is not None:
             columns = _frame_from_table(table, event_type, ctx)
         else:
             values = [v[:-1] for v in group.to_pylist()]
             columns, errors = _python_columns(values, event_type, ctx)
-        frame = _meta_frame(meta if take is None else meta.take(take), (event_type, topic))
-        frame["timestamp"] = columns.pop("timestamp", _no_timestamps(count))
-        frame.update(columns)
-        if errors is not None and any(errors):
-            frame["error"] = _object_array(errors)
-        frames.append(pd.DataFrame(frame, copy=False))
-    return frames
+            if any(errors):
+                columns["error"] = _object_array(errors)
+        for name, column in columns.items():
+            parts.setdefault(name, []).append((rows, column))
+    frame = _meta_frame(prepared.meta, None)
+    total = len(prepared.meta)
+    frame["timestamp"] = _scatter(total, parts.pop("timestamp", []), timestamps=True)
+    for name, pieces in parts.items():
+        frame[name] = _scatter(total, pieces)
+    return pd.DataFrame(frame, copy=False)
 
 
-def _no_separators(buffer: Any) -> bool:
-    """Whether no JSON string in ``buffer`` can hold the key separators (escaped controls)."""
-    data = memoryview(buffer)
-    return bytes(data).find(b"\\u001") < 0
+def _scatter(total: int, pieces: list[tuple[Any, Any]], *, timestamps: bool = False) -> Any:
+    """One column for the whole batch from per-topic pieces (``rows``, ``values``).
+
+    Rows no piece covers are missing. Whole numbers stay whole (nullable
+    ``Int64``), strings stay Arrow-backed, datetimes stay datetimes; pieces of
+    different kinds make an object column.
+    """
+    if timestamps and not pieces:
+        return _no_timestamps(total)
+    if len(pieces) == 1 and len(pieces[0][0]) == total:
+        rows, values = pieces[0]
+        if (rows[1:] > rows[:-1]).all():
+            return values
+    kinds = {_kind(values) for _, values in pieces}
+    covered = sum(len(rows) for rows, _ in pieces)
+    kind = kinds.pop() if len(kinds) == 1 else "object"
+    if kind == "int" and covered == total:
+        out = np.zeros(total, dtype=np.int64)
+        for rows, values in pieces:
+            out[rows] = np.asarray(values)
+        return out
+    if kind in ("int", "Int64"):
+        data = np.zeros(total, dtype=np.int64)
+        mask = np.ones(total, dtype=bool)
+        for rows, values in pieces:
+            array = pd.array(values, dtype="Int64")
+            data[rows] = array.to_numpy(dtype=np.int64, na_value=0)
+            mask[rows] = array.isna()
+        return pd.arrays.IntegerArray(data, mask)
+    if kind == "float":
+        out = np.full(total, np.nan)
+        for rows, values in pieces:
+            out[rows] = np.asarray(values, dtype=float)
+        return out
+    if kind == "datetime":
+        arrays = [pd.array(values).as_unit("us") for _, values in pieces]
+        zones = {str(a.tz) for a in arrays}
+        if len(zones) == 1:
+            ints = np.full(total, np.iinfo(np.int64).min, dtype=np.int64)
+            for (rows, _), a in zip(pieces, arrays, strict=True):
+                ints[rows] = a.asi8
+            naive = pd.Series(ints.view("M8[us]"))
+            tz = arrays[0].tz
+            return (naive.dt.tz_localize(tz) if tz is not None else naive).array
+        kind = "object"
+    if kind == "str":
+        chunks = [_large_strings(values) for _, values in pieces]
+        combined = pa.concat_arrays([*chunks, pa.nulls(1, pa.large_string())])
+        index = np.full(total, covered, dtype=np.int64)
+        start = 0
+        for rows, _ in pieces:
+            index[rows] = np.arange(start, start + len(rows))
+            start += len(rows)
+        return pd.array(combined.take(pa.array(index)).cast(pa.string()), dtype="str")
+    out = np.empty(total, dtype=object)
+    for rows, values in pieces:
+        out[rows] = _as_objects(values)
+    return out
+
+
+def _large_strings(values: Any) -> pa.Array:
+    arrow = getattr(values, "_pa_array", None)
+    if arrow is None:
+        arrow = pa.array(np.asarray(values, dtype=object), pa.large_string(), from_pandas=True)
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    return arrow.cast(pa.large_string())
+
+
+def _kind(values: Any) -> str:
+    dtype = getattr(values, "dtype", None)
+    if dtype is None:
+        return "object"
+    if isinstance(dtype, pd.DatetimeTZDtype) or str(dtype).startswith("datetime64"):
+        return "datetime"
+    if str(dtype) == "Int64":
+        return "Int64"
+    if str(dtype) == "str" or isinstance(dtype, pd.StringDtype):
+        return "str"
+    if isinstance(dtype, np.dtype):
+        if dtype.kind in "iu":
+            return "int"
+        if dtype.kind == "f":
+            return "float"
+    return "object"
+
+
+def _as_objects(values: Any) -> np.ndarray[Any, Any]:
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    series = pd.Series(values)
+    out = np.array(series.astype(object).to_numpy(), dtype=object)
+    missing = series.isna().to_numpy()
+    if missing.any():
+        out[missing] = None
+    return out  # type: ignore[no-any-return]
 
 
 def _no_timestamps(count: int) -> Any:
@@ -701,6 +817,8 @@ def load_events(
             where.append((f"{extract} < ?", (stop + timedelta(days=1)).isoformat()[:19]))
     frames: list[pd.DataFrame] = []
     count = 0
+    if limit is not None and newest is None:
+        batch_size = min(batch_size, max(2 * limit, 1000))
     if event_types and not topics:
         batches: Iterator[ArrowBatch] = iter(())
     else:
@@ -714,17 +832,22 @@ def load_events(
             newest=newest if start is None and stop is None else None,
             batch_size=batch_size,
         )
-    if isinstance(reader, SQLiteRecords) and reader.path is not None:
-        batches = _prefetch(batches)
-    for batch in batches:
-        parts = _load_batch(batch, ctx, cipher=cipher, compressor=comp, where=reader.description)
-        if len(parts) > 1:
-            parts = [_sorted(_concat(parts))]
+
+    def prepare(batch: ArrowBatch) -> _Prepared:
+        return _prepare(batch, ctx, cipher=cipher, compressor=comp, where=reader.description)
+
+    prepared: Iterator[_Prepared] = (prepare(b) for b in batches)
+    if isinstance(reader, SQLiteRecords) and reader.path is not None and limit is None:
+        # Read from SQLite, group and parse in a thread (outside the GIL) while this
+        # thread decodes the batch before.
+        prepared = _prefetch(prepared)
+    for item in prepared:
+        parts = [_convert(item, ctx)]
         if start is not None or stop is not None:
             parts = [_in_range(p, start, stop) for p in parts]
         frames.extend(p for p in parts if len(p))
         count += sum(len(p) for p in parts)
-        if limit is not None and newest is None and count >= limit * 2 + batch_size:
+        if limit is not None and newest is None and count >= limit:
             break
     df = _assemble(frames)
     if newest is not None:
@@ -738,7 +861,7 @@ def load_events(
     return df
 
 
-def _prefetch(batches: Iterator[ArrowBatch]) -> Iterator[ArrowBatch]:
+def _prefetch(batches: Iterator[_Prepared]) -> Iterator[_Prepared]:
     """Read the next batch from SQLite in a thread while this one is decoded.
 
     SQLite releases the GIL while it builds a batch, so reading and decoding
@@ -870,7 +993,3 @@ def _assemble(frames: list[pd.DataFrame]) -> pd.DataFrame:
         if not isinstance(df[name].dtype, pd.CategoricalDtype):
             df[name] = df[name].astype("category")
     return df
-
-
-def _unused() -> tuple[Any, ...]:
-    return (Decimal, DecodeError, UUID)
