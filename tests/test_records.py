@@ -97,3 +97,16 @@ def test_bad_sources(tmp_path: Path) -> None:
         open_records(tmp_path / "missing.sqlite")
     with pytest.raises(StoreError, match="folder"):
         open_records(tmp_path)
+
+
+def test_a_state_holding_a_newline_is_read_row_by_row(tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite"
+    app = open_app(Ticketing, path)
+    _history(app)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE stored_events SET state = ? WHERE rowid = 3", (b'{"broken":\n"x"}',))
+    conn.close()
+    reader = open_records(path)
+    rows = _rows(arrow_batches(reader))
+    assert rows == [r for batch in reader.batches() for r in batch]
+    assert rows[2].state == b'{"broken":\n"x"}'

@@ -177,8 +177,7 @@ class SQLiteRecords:
             "SELECT count(*), group_concat(rowid), group_concat(originator_version), "
             "CAST(group_concat(originator_id, char(10)) AS BLOB), "
             "CAST(group_concat(topic, char(10)) AS BLOB), "
-            "CAST(group_concat(state, char(10)) AS BLOB), "
-            "sum(length(state)) "
+            "CAST(group_concat(state, char(10)) AS BLOB) "
             f"FROM ({inner})"
         )
         result: tuple[Any, ...] | None = None
@@ -186,28 +185,26 @@ class SQLiteRecords:
             result = rows[0]
         if result is None or not result[0]:
             return
-        count, positions, versions, ids, topics, joined, state_bytes = result
+        count, positions, versions, ids, topics, joined = result
         stream_ids = _split_lines(ids, count, pa.string())
         topic_array = _split_lines(topics, count, pa.string())
-        lines = joined.count(b"\n") + 1
-        if (
-            stream_ids is None
-            or topic_array is None
-            or lines != count
-            or len(joined) != state_bytes + count - 1
-        ):
-            # A value held a newline (or the bytes did not survive): fetch row by row.
+        if stream_ids is None or topic_array is None or joined[:1] != b"{":
+            # An id or topic held a newline, or the states are not JSON lines (compressed
+            # or encrypted bytes may hold newlines): fetch row by row.
             yield self._arrow_rows(inner, params)
             return
         columns = pa.table(
             {
                 "position": pa.array(_ints(positions, count)),
-                "stream_id": _canonical_ids(_strip_newline(stream_ids)),
+                "stream_id": _by_dictionary(stream_ids, _canonical_ids),
                 "version": pa.array(_ints(versions, count)),
-                "topic": _strip_newline(topic_array),
+                "topic": _by_dictionary(topic_array, lambda a: a),
             }
         )
-        yield ArrowBatch(columns, joined=bytes(joined) + b"\n")
+        # A JSON state never holds a raw newline, unless it is corrupt: then the
+        # split count is off and the batch reads its states again, row by row.
+        refetch = lambda: self._arrow_rows(inner, params).states  # noqa: E731
+        yield ArrowBatch(columns, joined=bytes(joined) + b"\n", refetch=refetch)
 
     def _arrow_rows(self, inner: str, params: list[Any]) -> ArrowBatch:
         rows = [r for chunk in self._query(inner, params) for r in chunk]
@@ -305,11 +302,16 @@ class ArrowBatch:
     """
 
     def __init__(
-        self, columns: pa.Table, states: pa.Array | None = None, joined: bytes | None = None
+        self,
+        columns: pa.Table,
+        states: pa.Array | None = None,
+        joined: bytes | None = None,
+        refetch: Any = None,
     ) -> None:
         self.columns = columns
         self._states = states
         self._joined = joined
+        self._refetch = refetch
 
     @property
     def num_rows(self) -> int:
@@ -320,14 +322,14 @@ class ArrowBatch:
         if self._states is None:
             assert self._joined is not None
             states = _split_lines(self._joined, self.num_rows, pa.large_binary(), ended=True)
-            assert states is not None
+            if states is None:
+                states = self._refetch()
+                self._joined = None
             self._states = states
         return self._states
 
     @property
     def joined(self) -> bytes | pa.Buffer:
-        if self._joined is not None:
-            return self._joined
         states = self.states
         offsets = np.frombuffer(states.buffers()[1], dtype=np.int64)
         start = int(offsets[states.offset])
@@ -390,8 +392,11 @@ def _split_lines(
     return array if kind == large else array.cast(kind)
 
 
-def _strip_newline(lines: pa.Array) -> pa.Array:
-    return pc.utf8_slice_codeunits(lines, 0, -1)
+def _by_dictionary(lines: pa.Array, convert: Any) -> pa.Array:
+    """Values ending in a newline, stripped and converted once per distinct value."""
+    encoded = pc.dictionary_encode(lines)
+    dictionary = convert(pc.utf8_slice_codeunits(encoded.dictionary, 0, -1))
+    return dictionary.take(encoded.indices)
 
 
 def _records_to_batch(records: Sequence[Record]) -> ArrowBatch:
