@@ -42,6 +42,9 @@ REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium"))
 """Debian's chromium; ``WORKBENCH_CHROMIUM`` overrides the path."""
 
+NOTEBOOKS = Path(os.environ.get("WORKBENCH_NOTEBOOKS", REPO / "notebooks"))
+"""The notebooks under test; ``WORKBENCH_NOTEBOOKS`` points the suite at another folder."""
+
 ARTIFACTS = REPO / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 LOGS = ARTIFACTS / "browser-logs"
@@ -271,12 +274,12 @@ def write_lab_settings(settings_dir: Path) -> None:
 
 
 def prepare_root(root: Path) -> None:
-    """Copy the repo's notebooks into ``root`` (tests run copies, never originals).
+    """Copy :data:`NOTEBOOKS` into ``root/notebooks`` (tests run copies, never originals).
 
     ``root/data`` links to the repo's ``data`` so relative sample paths resolve.
     """
     root.mkdir(parents=True, exist_ok=True)
-    source = REPO / "notebooks"
+    source = NOTEBOOKS
     if source.is_dir():
         shutil.copytree(
             source,
@@ -455,8 +458,12 @@ def open_session(browser: Browser, name: str) -> BrowserSession:
 
 CHART_MARKS_JS = """
 (root) => {
-  const charts = root.querySelectorAll('.vega-embed');
-  return Array.from(charts).map((chart) => {
+  // every altair output: the renderer's <div id="altair-viz-..."> and every vega-embed
+  const charts = [];
+  root.querySelectorAll('[id^="altair-viz-"], .vega-embed').forEach((el) => {
+    if (!charts.some((c) => c.contains(el) || el.contains(c))) charts.push(el);
+  });
+  return charts.map((chart) => {
     const svg = chart.querySelector('svg.marks');
     if (svg) {
       // data marks live in groups with class role-mark; axes/legends use other roles
@@ -478,7 +485,7 @@ CHART_MARKS_JS = """
       }
       return n;
     }
-    return 0;
+    return 0;  // an altair output that never drew (e.g. its vega could not load)
   });
 }
 """
@@ -663,6 +670,7 @@ class LabPage:
         """
 
         def drawn() -> tuple[list[int], list[int]] | None:
+            self.session.net.assert_clean()  # a blocked CDN load never draws: say so at once
             marks = chart_marks(self.notebook)
             shapes = svg_shapes(self.notebook)
             if all(n > 0 for n in marks) and all(n > 0 for n in shapes):
@@ -697,6 +705,7 @@ def assert_charts_drawn(
     """Wait until at least ``minimum`` charts exist under ``scope`` and each has marks."""
 
     def drawn() -> list[int] | None:
+        net.assert_clean()  # a blocked CDN load never draws: say so at once
         marks = chart_marks(scope)
         if len(marks) >= minimum and all(n > 0 for n in marks):
             return marks

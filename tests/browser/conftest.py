@@ -36,6 +36,8 @@ from browserkit import (
 )
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
+_FAILED = pytest.StashKey[bool]()
+
 
 def _sessions(item: pytest.Item) -> list[BrowserSession]:
     found: dict[int, BrowserSession] = {}
@@ -53,6 +55,8 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Screenshot every open page of a test that just failed (before teardown)."""
     report = yield
+    if report.failed:
+        item.stash[_FAILED] = True
     if report.when == "call" and report.failed:
         for session in _sessions(item):
             path = session.shot("FAILED")
@@ -64,6 +68,8 @@ def pytest_runtest_makereport(
 def _offline_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     """After each browser test: fail it if any of its pages tried to leave loopback."""
     yield
+    if request.node.stash.get(_FAILED, False):
+        return  # already failed (its message includes the network report)
     for session in _sessions(request.node):
         offenders = session.net.offenders()
         if offenders:

@@ -8,14 +8,14 @@ The per-widget tests (``test_widgets.py``) drive the widgets of some of them.
 from __future__ import annotations
 
 import pytest
-from browserkit import REPO, NotebookRuns
+from browserkit import NOTEBOOKS, NotebookRuns
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
-NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_and_draws_offline(notebook_runs: NotebookRuns, name: str) -> None:
     lab = notebook_runs.get(f"notebooks/{name}")
     lab.assert_no_errors()
@@ -25,4 +25,4 @@ def test_notebook_runs_and_draws_offline(notebook_runs: NotebookRuns, name: str)
 
 
 def test_the_curriculum_has_notebooks() -> None:
-    assert NOTEBOOKS, f"no notebooks found under {REPO / 'notebooks'}"
+    assert NAMES, f"no notebooks found under {NOTEBOOKS}"

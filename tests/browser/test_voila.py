@@ -8,7 +8,7 @@ leaving loopback.
 from __future__ import annotations
 
 import pytest
-from browserkit import REPO, VoilaPage, chart_marks, svg_shapes, wait_until
+from browserkit import NOTEBOOKS, VoilaPage, chart_marks, svg_shapes, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -21,7 +21,7 @@ DASHBOARDS: dict[str, tuple[int, int, str | None, str]] = {
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
 def test_notebook_renders_in_voila(voila: VoilaPage, name: str) -> None:
-    if not (REPO / "notebooks" / name).exists():
+    if not (NOTEBOOKS / name).exists():
         pytest.skip(f"notebooks/{name} does not exist yet")
     charts, diagrams, button, changes = DASHBOARDS[name]
     voila.open(f"notebooks/{name}")

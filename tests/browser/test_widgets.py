@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browserkit import REPO, LabPage, NotebookRuns, wait_until, write_notebook
+from browserkit import NOTEBOOKS, LabPage, NotebookRuns, wait_until, write_notebook
 from playwright.sync_api import Locator
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -27,7 +27,7 @@ def needs(module: str, notebook: str | None = None) -> None:
     """Skip the calling test while ``module`` (or ``notebook``) does not exist yet."""
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} does not exist yet")
-    if notebook is not None and not (REPO / "notebooks" / notebook).exists():
+    if notebook is not None and not (NOTEBOOKS / notebook).exists():
         pytest.skip(f"notebooks/{notebook} does not exist yet")
 
 
