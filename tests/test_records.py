@@ -110,3 +110,16 @@ def test_a_state_holding_a_newline_is_read_row_by_row(tmp_path: Path) -> None:
     rows = _rows(arrow_batches(reader))
     assert rows == [r for batch in reader.batches() for r in batch]
     assert rows[2].state == b'{"broken":\n"x"}'
+
+
+def test_positions_with_gaps(tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite"
+    app = open_app(Ticketing, path)
+    _history(app)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM stored_events WHERE rowid IN (2, 5)")
+    conn.close()
+    reader = open_records(path)
+    rows = _rows(arrow_batches(reader, batch_size=3))
+    assert [r.position for r in rows] == [1, 3, 4, 6, 7]
+    assert rows == [r for batch in reader.batches() for r in batch]

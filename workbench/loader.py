@@ -4,19 +4,26 @@
 and decodes their JSON itself: a history written by an application that is
 not installed loads just as well, and nothing in the history gets to run.
 
-How it is fast: rows come out of SQLite in large Arrow batches; within a
-batch the rows are grouped by topic and each group's JSON is parsed by
-pyarrow in one go; eventsourcing's encoded values (``uuid_hex``,
-``decimal_str``, ``datetime_iso``, ...) are decoded column by column, each
-distinct value once. A group that pyarrow cannot parse exactly (a corrupt row,
-an integer beyond 2**63, a field whose type changes) is parsed row by row with
-Python's ``json`` instead; a corrupt row is kept, marked in an ``error`` column.
+How it is fast: SQLite builds each batch of 100,000 rows as a few large
+strings (see :func:`workbench.records.arrow_batches`); the rows are grouped
+by topic (one Arrow take) and each group's JSON lines are parsed by pyarrow in
+one go, with the schema learnt from the first lines and ISO strings kept as
+strings. Reading and parsing run in a thread (outside the GIL) while the
+previous batch is decoded: eventsourcing's encoded values (``uuid_hex``,
+``decimal_str``, ``datetime_iso``, ...) column by column, each distinct value
+once, nested values each distinct value once; then each type's columns are
+scattered into position order. A group that pyarrow cannot parse exactly (a
+corrupt row, an integer beyond 2**63, which pyarrow would turn into a float, a
+field whose type changes) is parsed row by row with Python's ``json`` instead;
+a corrupt row is kept, marked in an ``error`` column.
 
-Filters go into the query: ``event_types`` and ``streams`` and the position
-range (``after``/``upto``) always; ``since``/``until`` on an uncompressed SQLite
+Filters go into the query: ``event_types`` (as topics) and the position range
+(``after``/``upto``) always; ``streams`` on SQLite (through the primary key
+index; elsewhere after fetching). ``since``/``until`` on an uncompressed SQLite
 store compare the ISO timestamp inside the JSON with ``json_extract`` (widened
-by a day to be safe with any UTC offset) and are then applied exactly after
-decoding. On other stores the time range is applied after decoding.
+by a day to be safe with any UTC offset: ISO strings with the same offset sort
+as text) and are then applied exactly after decoding; on other stores the time
+range is applied after decoding.
 
 >>> from workbench.examples.history import SAMPLE_TICKETING
 >>> df = load_events(SAMPLE_TICKETING)
@@ -42,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from queue import Full, Queue
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, SafeUUID
 
 import numpy as np
@@ -56,7 +63,9 @@ from workbench.decoding import DECODERS, decode_value, diagnose, short_name
 from workbench.records import ArrowBatch, RecordReader, SQLiteRecords, arrow_batches, open_records
 from workbench.stores import Store, StoreError
 
-__all__ = ["FIXED_COLUMNS", "LoadError", "load_events", "resolve_codec"]
+__all__ = ["FIXED_COLUMNS", "LoadError", "event_types_of", "load_events", "resolve_codec"]
+
+T = TypeVar("T")
 
 FIXED_COLUMNS = ["position", "stream_id", "version", "event_type", "topic", "timestamp"]
 """The columns every loaded frame starts with; the payload fields follow."""
@@ -836,11 +845,12 @@ def load_events(
     def prepare(batch: ArrowBatch) -> _Prepared:
         return _prepare(batch, ctx, cipher=cipher, compressor=comp, where=reader.description)
 
-    prepared: Iterator[_Prepared] = (prepare(b) for b in batches)
     if isinstance(reader, SQLiteRecords) and reader.path is not None and limit is None:
-        # Read from SQLite, group and parse in a thread (outside the GIL) while this
-        # thread decodes the batch before.
-        prepared = _prefetch(prepared)
+        # A pipeline: one thread reads from SQLite, one groups and parses JSON (both
+        # mostly outside the GIL), while this thread decodes the batch before.
+        prepared: Iterator[_Prepared] = _prefetch(prepare(b) for b in _prefetch(batches))
+    else:
+        prepared = (prepare(b) for b in batches)
     for item in prepared:
         parts = [_convert(item, ctx)]
         if start is not None or stop is not None:
@@ -861,11 +871,10 @@ def load_events(
     return df
 
 
-def _prefetch(batches: Iterator[_Prepared]) -> Iterator[_Prepared]:
-    """Read the next batch from SQLite in a thread while this one is decoded.
+def _prefetch(batches: Iterator[T]) -> Iterator[T]:
+    """Produce the next item in a thread while this one is used.
 
-    SQLite releases the GIL while it builds a batch, so reading and decoding
-    overlap on two cores.
+    SQLite and pyarrow release the GIL while they work, so stages overlap.
     """
     done = object()
     queue: Queue[Any] = Queue(maxsize=1)

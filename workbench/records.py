@@ -164,17 +164,31 @@ class SQLiteRecords:
         while start < top:
             stop = min(start + batch_size, top)
             yield from self._arrow_query(
-                inner + " AND rowid <= ?", [*params[:1], *params[1:], stop], start=start
+                inner + " AND rowid <= ?",
+                [*params[:1], *params[1:], stop],
+                start=start,
+                span=None if topics or where else (start, stop),
             )
             start = stop
 
     def _arrow_query(
-        self, inner: str, params: list[Any], *, start: int | None = None
+        self,
+        inner: str,
+        params: list[Any],
+        *,
+        start: int | None = None,
+        span: tuple[int, int] | None = None,
     ) -> Iterator[ArrowBatch]:
+        """One batch built inside SQLite.
+
+        With ``span`` (an unfiltered rowid range) the positions are not read
+        when the range has no gaps: they are the range itself.
+        """
         if start is not None:
             params = [start, *params[1:]]
+        rowids = "NULL" if span is not None else "group_concat(rowid)"
         sql = (
-            "SELECT count(*), group_concat(rowid), group_concat(originator_version), "
+            f"SELECT count(*), {rowids}, group_concat(originator_version), "
             "CAST(group_concat(originator_id, char(10)) AS BLOB), "
             "CAST(group_concat(topic, char(10)) AS BLOB), "
             "CAST(group_concat(state, char(10)) AS BLOB) "
@@ -186,6 +200,11 @@ class SQLiteRecords:
         if result is None or not result[0]:
             return
         count, positions, versions, ids, topics, joined = result
+        if span is not None:
+            if count != span[1] - span[0]:  # gaps in the rowids: read them
+                yield from self._arrow_query(inner, params)
+                return
+            positions = None
         stream_ids = _split_lines(ids, count, pa.string())
         topic_array = _split_lines(topics, count, pa.string())
         if stream_ids is None or topic_array is None or joined[:1] != b"{":
@@ -195,7 +214,11 @@ class SQLiteRecords:
             return
         columns = pa.table(
             {
-                "position": pa.array(_ints(positions, count)),
+                "position": pa.array(
+                    _ints(positions, count)
+                    if span is None
+                    else np.arange(span[0] + 1, span[1] + 1, dtype=np.int64)
+                ),
                 "stream_id": _by_dictionary(stream_ids, _canonical_ids),
                 "version": pa.array(_ints(versions, count)),
                 "topic": _by_dictionary(topic_array, lambda a: a),
