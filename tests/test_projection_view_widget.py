@@ -88,7 +88,9 @@ def test_pause_and_resume_a_rebuild_with_throttled_redraws() -> None:
     view.rebuild_button.click()
     time.sleep(0.1)
     view.pause_button.click()
-    time.sleep(0.1)  # let the current batch finish
+    deadline = time.monotonic() + 10
+    while run.status != "paused" and time.monotonic() < deadline:  # the batch in hand finishes
+        time.sleep(0.01)
     assert run.status == "paused" and view.pause_button.description == "Resume"
     paused_at = run.position
     time.sleep(0.2)

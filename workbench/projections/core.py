@@ -489,8 +489,8 @@ class ProjectionRun:
         Returns the run (it shows itself in a notebook).
         """
         self._check_not_busy("run")
-        if self._follower is None or not self._follower.is_alive():
-            self._stop.clear()
+        self._stop.clear()
+        self._pause.clear()  # nobody could resume a paused run in this thread
         target = self._target(upto, until)
         self._execute(target, limit)
         return self
@@ -539,6 +539,8 @@ class ProjectionRun:
         self._stop.clear()
         if paused:
             self._pause.set()
+        else:
+            self._pause.clear()
         self._thread = threading.Thread(
             target=self._execute, args=(target, None), name=f"projection-{self.name}", daemon=True
         )
@@ -547,16 +549,17 @@ class ProjectionRun:
         return self
 
     def pause(self) -> None:
-        """Pause a background run after the current batch."""
+        """Pause a background run after the batch in hand (``status`` says when it has)."""
         self._pause.set()
-        if self.status == "running":
-            self.status = "paused"
 
     def resume(self) -> None:
         """Resume a paused background run."""
         self._pause.clear()
-        if self.status == "paused" and self.busy:
-            self.status = "running"
+
+    @property
+    def pause_requested(self) -> bool:
+        """Whether :meth:`pause` was called and :meth:`resume` not yet."""
+        return self._pause.is_set()
 
     def stop(self) -> None:
         """Stop a background run (or following) after the current batch."""
@@ -660,6 +663,13 @@ class ProjectionRun:
             )
             try:
                 for batch in batches:
+                    while self._pause.is_set() and not self._stop.is_set():
+                        self.status = "paused"
+                        time.sleep(0.02)
+                    if self._stop.is_set():
+                        stopped = True
+                        break
+                    self.status = "running"
                     if limit is not None and handled + len(batch) > limit:
                         batch = batch[: limit - handled]
                     done = self._apply(batch, dispatch, limit is not None and limit <= 50)
@@ -681,13 +691,6 @@ class ProjectionRun:
                         break
                     if self.pace:
                         self._stop.wait(self.pace)
-                    while self._pause.is_set() and not self._stop.is_set():
-                        self.status = "paused"
-                        time.sleep(0.02)
-                    if self._stop.is_set():
-                        stopped = True
-                        break
-                    self.status = "running"
             finally:
                 close = getattr(batches, "close", None)
                 if close is not None:

@@ -185,7 +185,7 @@ class ProjectionView(widgets.VBox):  # type: ignore[misc]
 
     def toggle_pause(self) -> None:
         """Pause a running rebuild, or resume a paused one."""
-        if self.run.status == "paused":
+        if self.run.pause_requested:
             self.run.resume()
         else:
             self.run.pause()
@@ -321,7 +321,7 @@ class ProjectionView(widgets.VBox):  # type: ignore[misc]
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        paused = self.run.status == "paused"
+        paused = self.run.pause_requested
         self.pause_button.description = "Resume" if paused else "Pause"
         self.pause_button.icon = "play" if paused else "pause"
 
