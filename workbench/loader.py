@@ -75,6 +75,8 @@ Source = Application[Any] | str | Path | Store | RecordReader
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d(:?\d\d(\.\d+)?)?)$")
 _BIG_INT = re.compile(rb"[:\[,]-?\d{16,}[,\]}]")
 _ZLIB_TOPIC = "eventsourcing.compressor:ZlibCompressor"
+_BLOCK_SIZE = 1 << 20
+_PARSE_THREADS = True
 
 
 class LoadError(StoreError):
@@ -196,7 +198,7 @@ def _is_time(t: pa.DataType) -> bool:
 
 def _parse_json_lines(buffer: pa.Buffer, topic: str, ctx: _Context) -> pa.Table | None:
     """pyarrow's parse of one group's JSON lines, or ``None`` when it would not be exact."""
-    options = pj.ReadOptions(block_size=1 << 24)
+    options = pj.ReadOptions(block_size=_BLOCK_SIZE, use_threads=_PARSE_THREADS)
     known = ctx.schemas.get(topic)
     if known is None:
         # Infer from the first lines, ISO strings kept as strings, before the full parse.
