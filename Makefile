@@ -9,12 +9,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-installed
 HOST ?= 127.0.0.1
 PORT ?= 8888
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 export WORKBENCH_STORE ?= sqlite:///$(CURDIR)/var/workbench.sqlite
 
 .PHONY: lab test setup system lint typecheck unit notebooks browser postgres clean
 
 lab: setup
-	$(VENV)/bin/jupyter lab --no-browser --ip=$(HOST) --port=$(PORT) \
+	$(VENV)/bin/jupyter lab --no-browser --ip=$(HOST) --port=$(PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir=$(CURDIR)/notebooks --LabApp.news_url=None \
 		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
