@@ -122,6 +122,10 @@ def test_counts_over_time(app: Ticketing) -> None:
     stream.filter(event_types=["TicketPurchase.Paid"])
     assert stream.counts_over_time()["count"].sum() == 10
     assert choose_frequency(pd.Timestamp("2018-01-01"), pd.Timestamp("2018-01-01 03:00")) == "5min"
+    for freq in ("5min", "D", "W", "MS", "QS", "YS"):
+        buckets = stream.counts_over_time(freq=freq)
+        assert buckets["count"].sum() == 10, freq
+        assert buckets["time"].min() <= pd.Timestamp("2018-01-08 10:00"), freq
 
 
 def test_live_follow_picks_up_commands(app: Ticketing) -> None:
@@ -169,3 +173,22 @@ def test_repr_html(app: Ticketing) -> None:
     html = EventStream(app)._repr_html_()
     assert "32 events" in html
     assert html.count("<tr") <= 26
+
+
+def test_stream_and_time_travel_on_every_store(store: str) -> None:
+    from workbench.timetravel import TimeTravel
+
+    app = open_app(Ticketing, store)
+    conf = app.schedule_conference("PHP18", "ConFoo", date(2018, 3, 7))
+    stream = EventStream(app)
+    stop = stream.follow()
+    app.add_ticket_type(conf, "Standard", Decimal("450.00"), 100)
+    stop()
+    assert stream.frame.event_type.tolist() == [
+        "Conference.Scheduled",
+        "Conference.TicketTypeAdded",
+    ]
+    assert stream.payload(int(stream.frame.position.iloc[-1]))["price"] == Decimal("450.00")
+    travel = TimeTravel(app, conf)
+    assert travel.mode == "repository"
+    assert travel.state_at(2)["capacity"] == {"Standard": 100}

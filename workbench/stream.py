@@ -52,6 +52,10 @@ _FREQUENCIES = [
 ]
 
 
+_PERIODS = {"W": "W", "MS": "M", "QS": "Q", "YS": "Y"}
+"""Calendar buckets: pandas period aliases for the frequencies above."""
+
+
 def choose_frequency(start: Any, end: Any, buckets: int = 60) -> str:
     """A pandas frequency that cuts ``start``..``end`` into at most about ``buckets`` buckets.
 
@@ -312,7 +316,11 @@ class EventStream:
         if not len(rows):
             raise KeyError(f"no event at position {position} in this stream")
         row = self.frame.loc[rows[0]]
-        return {k: v for k, v in row.items() if k in FIXED_COLUMNS or not _is_missing(v)}
+        return {
+            str(k): v.item() if isinstance(v, np.generic) else v
+            for k, v in row.items()
+            if k in FIXED_COLUMNS or not _is_missing(v)
+        }
 
     def payload(self, position: int) -> dict[str, Any]:
         """The full, exact payload of the event at ``position``, read from its stored record."""
@@ -347,7 +355,11 @@ class EventStream:
             return pd.DataFrame({"time": [], "event_type": [], "count": []})
         ts = ts[valid]
         freq = freq or choose_frequency(ts.min(), ts.max(), buckets)
-        bucket = ts.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period(freq).dt.start_time
+        naive = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+        if freq in _PERIODS:
+            bucket = naive.dt.to_period(_PERIODS[freq]).dt.start_time
+        else:
+            bucket = naive.dt.floor(freq)
         counts = (
             pd.DataFrame({"time": bucket.to_numpy(), "event_type": df["event_type"][valid]})
             .groupby(["time", "event_type"], observed=True)

@@ -99,10 +99,12 @@ class StreamViewer(widgets.VBox):  # type: ignore[misc]
         self.types = widgets.SelectMultiple(
             options=self.stream.event_types, description="Event types", rows=6
         )
-        self.stream_input = widgets.Text(description="Stream", placeholder="stream id")
-        self.since_input = widgets.Text(description="Since", placeholder="2018-03-01")
-        self.until_input = widgets.Text(description="Until", placeholder="2018-04-01")
-        self.search_input = widgets.Text(description="Search", placeholder="any text")
+        # Text filters apply on Enter (or leaving the field), not on every keystroke.
+        text = {"continuous_update": False}
+        self.stream_input = widgets.Text(description="Stream", placeholder="stream id", **text)
+        self.since_input = widgets.Text(description="Since", placeholder="2018-03-01", **text)
+        self.until_input = widgets.Text(description="Until", placeholder="2018-04-01", **text)
+        self.search_input = widgets.Text(description="Search", placeholder="any text", **text)
         self.clear_button = widgets.Button(description="Clear filters")
         self.prev_button = widgets.Button(description="Previous", icon="arrow-left")
         self.next_button = widgets.Button(description="Next", icon="arrow-right")
