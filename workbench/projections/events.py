@@ -106,16 +106,25 @@ class EventDecoder:
         return result
 
     def convert(self, value: Any) -> Any:
-        """Convert transcoded values (``{"_type_": ..., "_data_": ...}``) inside ``value``."""
+        """Convert transcoded values (``{"_type_": ..., "_data_": ...}``) inside ``value``.
+
+        A dict or list with nothing to convert inside comes back as it is (not copied).
+        """
         kind = type(value)
         if kind is dict:
             if "_type_" in value and len(value) == 2 and "_data_" in value:
                 decode = self.types.get(value["_type_"])
                 data = self.convert(value["_data_"])
                 return decode(data) if decode is not None else data
-            return {k: self.convert(v) for k, v in value.items()}
+            for item in value.values():
+                if type(item) is dict or type(item) is list:
+                    return {k: self.convert(v) for k, v in value.items()}
+            return value
         if kind is list:
-            return [self.convert(v) for v in value]
+            for item in value:
+                if type(item) is dict or type(item) is list:
+                    return [self.convert(v) for v in value]
+            return value
         return value
 
 
