@@ -541,6 +541,7 @@ class LabPage:
     session: BrowserSession
     server: Server
     path: str = ""
+    log_seen: int = 0
 
     @property
     def page(self) -> Page:
@@ -652,14 +653,35 @@ class LabPage:
             if any(marker in text for marker in WIDGET_ERROR_TEXTS)
         ]
 
+    def log_console_errors(self) -> list[str]:
+        """New tracebacks in JupyterLab's log console (where widget callback errors go).
+
+        The status bar shows the log console item only when it has messages; then the
+        console is opened (View > Show Log Console) and the entries not returned
+        before are read, so each failure is reported once, by the test that caused it.
+        """
+        item = self.page.locator(".jp-LogConsoleStatusItem")
+        if item.count() == 0 or "lm-mod-hidden" in (item.first.get_attribute("class") or ""):
+            return []
+        if self.page.locator(".jp-LogConsolePanel:visible").count() == 0:
+            self._menu("View", "logconsole:open")
+        entries = self.page.locator(".jp-LogConsolePanel .jp-OutputArea-child")
+        wait_until(lambda: entries.count() > 0, 10, "the log console shows no entries")
+        texts = entries.all_inner_texts()
+        new, self.log_seen = texts[self.log_seen :], len(texts)
+        self.shot("log-console")
+        return [text[:800] for text in new if any(m in text for m in WIDGET_ERROR_TEXTS)]
+
     def assert_no_errors(self) -> None:
-        """No error output in any cell, no traceback or broken widget on screen."""
+        """No error output in any cell, no traceback on screen or in the log console."""
         unrun = [i for i, p in enumerate(self.prompts()) if not re.fullmatch(r"\[\d+\]:", p)]
         errors = self.saved_errors()
         broken = self.widget_errors()
-        assert not errors and not broken and not unrun, (
+        logged = self.log_console_errors()
+        assert not errors and not broken and not unrun and not logged, (
             f"{self.path}: error outputs {errors}; broken outputs {broken}; "
-            f"cells not run (index) {unrun}\n{self.session.net.describe()}"
+            f"cells not run (index) {unrun}; tracebacks in the log console (a widget "
+            f"callback failed?) {logged}\n{self.session.net.describe()}"
         )
 
     def assert_drawn(self, timeout: float = 30.0) -> tuple[list[int], list[int]]:

@@ -100,3 +100,31 @@ def test_guard_catches_a_chart_loaded_from_a_cdn(
             session.net.assert_clean()
     finally:
         session.close()
+
+
+def test_a_failing_widget_callback_is_caught(lab: LabPage, scratch_dir: Path) -> None:
+    """A button whose callback raises shows no cell error, only a log-console traceback."""
+    write_notebook(scratch_dir / "boom.ipynb", BOOM_CELL)
+    lab.open("scratch/boom.ipynb")
+    lab.run_all()
+    lab.assert_no_errors()
+    lab.page.get_by_role("button", name="Boom", exact=True).click()
+    logged = wait_until(lab.log_console_errors, 20, "the callback's traceback was not seen")
+    assert "kaboom in a callback" in logged[0]
+    lab.log_seen = 0  # let assert_no_errors see the traceback again
+    with pytest.raises(AssertionError, match="log console"):
+        lab.assert_no_errors()
+
+
+BOOM_CELL = """\
+import ipywidgets as widgets
+
+boom = widgets.Button(description="Boom")
+
+
+def explode(_: object) -> None:
+    raise RuntimeError("kaboom in a callback")
+
+
+boom.on_click(explode)
+boom"""

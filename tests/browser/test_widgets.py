@@ -108,7 +108,9 @@ def test_command_panel_submit_shows_event_in_stream_viewer(
     )
     lab.shot("event-recorded")
 
-    viewer.locator(".wb-stream-search input").fill("Browser Conference 2026")
+    search = viewer.locator(".wb-stream-search input")
+    search.fill("Browser Conference 2026")
+    search.press("Enter")  # text filters apply on Enter
     rows = viewer.locator(".wb-stream-table tbody tr")
     wait_until(
         lambda: rows.count() == 1 and "Conference.Scheduled" in rows.first.inner_text(),
