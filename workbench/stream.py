@@ -372,8 +372,12 @@ class EventStream:
 
     def summary(self) -> dict[str, Any]:
         """Counts for a heading: events, shown, streams, event types, first and last time."""
+        key = (len(self.frame), self.current)
+        cached = getattr(self, "_summary", None)
+        if cached is not None and cached[0] == key:
+            return dict(cached[1])
         df = self.frame
-        return {
+        result = {
             "events": len(df),
             "shown": len(self.filtered()),
             "streams": int(df["stream_id"].nunique()),
@@ -382,6 +386,8 @@ class EventStream:
             "last": df["timestamp"].max() if len(df) else None,
             "last_position": self.last_position,
         }
+        self._summary = (key, result)
+        return dict(result)
 
     def _repr_html_(self) -> str:
         s = self.summary()
