@@ -5,7 +5,9 @@
   appear in the live stream viewer; page and filter the viewer;
 - projection view (notebook 04): run to a position, rebuild, see the chart
   change and the progress bar advance;
-- process stepper (notebook 05): step, see the highlighted state change.
+- process stepper (notebook 05): step, see the highlighted state change;
+- time travel (notebook 02): older / newer version of an aggregate;
+- CRUD editor (notebook 03): edit a row, save, see the generic ``Row.Updated``.
 
 A test whose widget or notebook does not exist yet is skipped with the reason.
 """
@@ -340,3 +342,69 @@ def chart_signature(scope: Locator) -> str:
     """The geometry of the data marks of the altair chart(s) under ``scope``."""
     signature: str = scope.evaluate(CHART_SIGNATURE_JS)
     return signature
+
+
+# --- time travel (notebook 02) -------------------------------------------------------
+
+STREAM_NOTEBOOK = "02-event-stream.ipynb"
+
+
+def test_time_travel_moves_to_an_older_version(notebook_runs: NotebookRuns) -> None:
+    needs("workbench.widgets.time_travel", STREAM_NOTEBOOK)
+    lab = notebook_runs.get(f"notebooks/{STREAM_NOTEBOOK}")
+    travel = output_with(lab, ".wb-travel").locator(".wb-travel").first
+    travel.scroll_into_view_if_needed()
+    readout = travel.locator(".wb-travel-version .widget-readout")
+
+    def seen() -> tuple[str, str]:
+        return readout.inner_text(), travel.locator(".wb-travel-state").inner_text()
+
+    newest, newest_state = seen()
+    assert int(newest) > 1, f"the chosen stream should have several versions, shows {newest}"
+    lab.shot(f"travel-version-{newest}")
+    travel.locator(".wb-travel-prev").click()
+    wait_until(
+        lambda: seen()[0] == str(int(newest) - 1) and seen()[1] != newest_state,
+        20,
+        lambda: f"Older did not show version {int(newest) - 1}: readout {seen()[0]!r}",
+    )
+    lab.shot(f"travel-version-{int(newest) - 1}")
+    travel.locator(".wb-travel-next").click()
+    wait_until(
+        lambda: seen() == (newest, newest_state),
+        20,
+        lambda: f"Newer did not come back to version {newest}: readout {seen()[0]!r}",
+    )
+    lab.assert_no_errors()
+    lab.session.net.assert_clean()
+
+
+# --- CRUD editor (notebook 03) -------------------------------------------------------
+
+TASKS_NOTEBOOK = "03-task-based-ui.ipynb"
+
+
+def test_crud_editor_saves_a_generic_row_update(notebook_runs: NotebookRuns) -> None:
+    needs("workbench.widgets.crud_editor", TASKS_NOTEBOOK)
+    lab = notebook_runs.get(f"notebooks/{TASKS_NOTEBOOK}")
+    editor = lab.outputs_containing("button").filter(has_text="edit and save").last
+    editor.scroll_into_view_if_needed()
+    rows = editor.get_by_label("Row", exact=True)
+    keys = rows.locator("option").all_inner_texts()
+    assert keys, "the CRUD editor offers no row to pick"
+    rows.select_option(label=keys[0])
+    status = editor.get_by_label("status", exact=True)
+    wait_until(lambda: status.input_value() != "", 10, "picking a row filled no fields")
+    status.fill("refunded by hand")
+    lab.shot("crud-edited")
+    editor.get_by_role("button", name="Save", exact=True).click()
+    wait_until(
+        lambda: "Saved: Row.Updated" in editor.inner_text(),
+        20,
+        lambda: f"Save did not record a Row.Updated: {editor.inner_text()[-400:]}",
+    )
+    history = editor.locator("table").last.locator("tbody tr").first.inner_text()
+    assert "Row.Updated" in history and "refunded by hand" in history, history
+    lab.shot("crud-saved")
+    lab.assert_no_errors()
+    lab.session.net.assert_clean()
