@@ -77,6 +77,7 @@ _BIG_INT = re.compile(rb"[:\[,]-?\d{16,}[,\]}]")
 _ZLIB_TOPIC = "eventsourcing.compressor:ZlibCompressor"
 _BLOCK_SIZE = 1 << 20
 _PARSE_THREADS = True
+_PIPELINE = True
 
 
 class LoadError(StoreError):
@@ -847,7 +848,7 @@ def load_events(
     def prepare(batch: ArrowBatch) -> _Prepared:
         return _prepare(batch, ctx, cipher=cipher, compressor=comp, where=reader.description)
 
-    if isinstance(reader, SQLiteRecords) and reader.path is not None and limit is None:
+    if _PIPELINE and isinstance(reader, SQLiteRecords) and reader.path and limit is None:
         # A pipeline: one thread reads from SQLite, one groups and parses JSON (both
         # mostly outside the GIL), while this thread decodes the batch before.
         prepared: Iterator[_Prepared] = _prefetch(prepare(b) for b in _prefetch(batches))
