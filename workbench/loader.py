@@ -342,8 +342,15 @@ def _python_values(array: pa.Array, label: str, ctx: _Context) -> list[Any]:
 
 
 def _nested(array: pa.Array, label: str, ctx: _Context) -> np.ndarray[Any, Any]:
-    """A nested column (objects, lists) as Python values, each distinct value converted once."""
-    key = _key(array) if len(array) > 64 else None
+    """A nested column (objects, lists) as Python values, each distinct value converted once.
+
+    Worth it only when values repeat: a sample of the rows decides.
+    """
+    key = None
+    if len(array) > 64:
+        sample = _key(array.slice(0, 1000))
+        if sample is not None and len(pc.unique(sample)) < len(sample) // 2:
+            key = _key(array)
     if key is not None:
         encoded = pc.dictionary_encode(key)
         indices = encoded.indices.to_numpy(zero_copy_only=False)
