@@ -303,8 +303,12 @@ class ProjectionView(widgets.VBox):  # type: ignore[misc]
     def _update_status(self) -> None:
         run = self.run
         progress = run.progress
-        self.progress_bar.max = max(progress.total, 1)
-        self.progress_bar.value = min(progress.done, self.progress_bar.max)
+        total = max(progress.total, 1)
+        with self.progress_bar.hold_sync():  # one message, so the bar never shows a mix
+            if total < self.progress_bar.value:
+                self.progress_bar.value = 0
+            self.progress_bar.max = total
+            self.progress_bar.value = min(progress.done, total)
         self.status_label.value = (
             f"<span class='wb-projection-state'>{run.status}</span> at position "
             f"{run.position:,} — {html.escape(str(progress))}"
