@@ -553,8 +553,11 @@ class LabPage:
         """The visible notebook panel."""
         return self.page.locator(".jp-NotebookPanel:visible").first
 
-    def shot(self, step: str) -> Path:
-        """Screenshot the current state for ``step``."""
+    def shot(self, step: str, focus: Locator | None = None) -> Path:
+        """Screenshot the current state for ``step`` (scrolling ``focus`` into view first)."""
+        if focus is not None:
+            with contextlib.suppress(Exception):
+                focus.scroll_into_view_if_needed(timeout=5_000)
         return self.session.shot(step)
 
     def open(self, path: str, timeout: float = 60.0) -> None:

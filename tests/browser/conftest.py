@@ -5,7 +5,11 @@ whole session; every test gets a fresh browser context whose requests are
 recorded, and aborted when they leave loopback.  A test fails when any request
 tried to leave loopback.  Screenshots land in ``artifacts/screenshots/``.
 
-Run them with ``.venv/bin/python -m pytest -m browser tests/browser``.
+Run them with ``.venv/bin/python -m pytest -m browser tests/browser`` (or
+``make browser``).  Screenshots of every step: ``artifacts/screenshots/<test>/``
+(a failing test adds ``NN-FAILED.png``); server logs: ``artifacts/browser-logs/``.
+``WORKBENCH_CHROMIUM`` overrides ``/usr/bin/chromium``; ``WORKBENCH_NOTEBOOKS``
+points the suite at another folder of notebooks.
 """
 
 from __future__ import annotations
@@ -124,8 +128,10 @@ def lab_server(browser_home: Path, server_root: Path) -> Iterator[Server]:
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",
-        "--ServerApp.shutdown_no_activity_timeout=900",
-        "--MappingKernelManager.cull_idle_timeout=0",
+        # a server orphaned by a killed pytest culls its kernels, then stops itself
+        "--MappingKernelManager.cull_idle_timeout=900",
+        "--MappingKernelManager.cull_interval=60",
+        "--ServerApp.shutdown_no_activity_timeout=600",
     ]
     server = Server(
         name="JupyterLab",

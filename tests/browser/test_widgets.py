@@ -90,12 +90,12 @@ def test_command_panel_submit_shows_event_in_stream_viewer(
     before = _event_count(viewer)
 
     viewer.locator(".wb-stream-live").click()  # live: pick up events recorded in this kernel
-    lab.shot("live-on")
+    lab.shot("live-on", viewer)
     panel.get_by_label("Command", exact=True).select_option(label="Schedule conference")
     panel.get_by_label("code (text) *", exact=True).fill("BRW26")
     panel.get_by_label("name (text) *", exact=True).fill("Browser Conference 2026")
     panel.get_by_label("starts on (date) *", exact=True).fill("2026-06-01")
-    lab.shot("form-filled")
+    lab.shot("form-filled", panel)
     panel.get_by_role("button", name="Submit", exact=True).click()
 
     wait_until(
@@ -108,7 +108,7 @@ def test_command_panel_submit_shows_event_in_stream_viewer(
         20,
         lambda: f"the stream viewer did not pick up the new event: {_stream_state(viewer)}",
     )
-    lab.shot("event-recorded")
+    lab.shot("event-recorded", viewer)
 
     search = viewer.locator(".wb-stream-search input")
     search.fill("Browser Conference 2026")
@@ -119,7 +119,7 @@ def test_command_panel_submit_shows_event_in_stream_viewer(
         20,
         lambda: f"searching did not list exactly the new event: {_stream_state(viewer)}",
     )
-    lab.shot("new-event-found")
+    lab.shot("new-event-found", viewer)
     _clear_filters(viewer)
     lab.assert_no_errors()
     lab.session.net.assert_clean()
@@ -159,7 +159,7 @@ def test_stream_viewer_pages_and_filters(
         20,
         lambda: f"Next did not show page 2 with other rows: {_stream_state(viewer)}",
     )
-    lab.shot("page-2")
+    lab.shot("page-2", viewer)
 
     viewer.locator(".wb-stream-types select").select_option("TicketPurchase.Paid")
     wait_until(
@@ -179,7 +179,7 @@ def test_stream_viewer_pages_and_filters(
     assert types and set(types) == {"TicketPurchase.Paid"}, f"filter leaked: {set(types)}"
     filtered_pages = int(viewer.locator(".wb-stream-page").inner_text().rsplit(" ", 1)[1])
     assert filtered_pages < total_pages
-    lab.shot("filtered-paid")
+    lab.shot("filtered-paid", viewer)
 
     _clear_filters(viewer)
     assert viewer.locator(".wb-stream-page").inner_text() == first["page"]
