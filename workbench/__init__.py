@@ -8,13 +8,26 @@ commands, rebuild projections and step process managers::
     >>> app = wb.open_app(Ticketing, "memory")
     >>> wb.open_records(wb.SAMPLE_TICKETING).max_position()
     4000
+    >>> events = wb.load_events(wb.SAMPLE_TICKETING, event_types=["TicketPurchase.Paid"])
+    >>> len(events)
+    1035
 
 Stores are named by one string: ``"memory"``, an SQLite file path, or a
-``postgresql://`` URL (see :mod:`workbench.stores`).
+``postgresql://`` URL (see :mod:`workbench.stores`). The widgets live in
+:mod:`workbench.widgets` (the core never imports ipywidgets).
 """
 
 from workbench.charts import enable_offline, to_png, to_svg
 from workbench.clock import ManualClock, SystemClock, now, use_clock
+from workbench.commands import (
+    CommandResult,
+    CommandSet,
+    InvalidInput,
+    command,
+    discover_commands,
+    not_a_command,
+)
+from workbench.crud import CrudTable
 from workbench.examples.history import (
     SAMPLE_SPONSORSHIP,
     SAMPLE_TICKETING,
@@ -22,28 +35,89 @@ from workbench.examples.history import (
     copy_sample,
     generate_history,
 )
+from workbench.live import on_recorded
+from workbench.loader import LoadError, event_types_of, load_events
+from workbench.processes import (
+    Action,
+    Outbox,
+    ProcessDeclaration,
+    ProcessRun,
+    RetryPolicy,
+    ServiceUnavailable,
+    Timeout,
+    Transition,
+    timeout,
+)
+from workbench.projections import (
+    EventView,
+    HandlerFailure,
+    Projection,
+    ProjectionError,
+    ProjectionRun,
+    ReadModel,
+    diff,
+    handles,
+    open_storage,
+)
 from workbench.records import Record, RecordReader, open_records
 from workbench.stores import Store, StoreError, describe_store, open_app, parse_store
+from workbench.storming import Board, storming_board
+from workbench.stream import EventStream, StreamFilter
+from workbench.timetravel import TimeTravel
 
 __all__ = [
     "SAMPLE_SPONSORSHIP",
     "SAMPLE_TICKETING",
+    "Action",
+    "Board",
+    "CommandResult",
+    "CommandSet",
+    "CrudTable",
+    "EventStream",
+    "EventView",
+    "HandlerFailure",
     "HistorySummary",
+    "InvalidInput",
+    "LoadError",
     "ManualClock",
+    "Outbox",
+    "ProcessDeclaration",
+    "ProcessRun",
+    "Projection",
+    "ProjectionError",
+    "ProjectionRun",
+    "ReadModel",
     "Record",
     "RecordReader",
+    "RetryPolicy",
+    "ServiceUnavailable",
     "Store",
     "StoreError",
+    "StreamFilter",
     "SystemClock",
+    "TimeTravel",
+    "Timeout",
+    "Transition",
+    "command",
     "copy_sample",
     "default_store",
     "describe_store",
+    "diff",
+    "discover_commands",
     "enable_offline",
+    "event_types_of",
     "generate_history",
+    "handles",
+    "load_events",
+    "not_a_command",
     "now",
+    "on_recorded",
     "open_app",
     "open_records",
+    "open_storage",
     "parse_store",
+    "storming_board",
+    "timeout",
     "to_png",
     "to_svg",
     "use_clock",
