@@ -122,13 +122,10 @@ class EventStream:
     cipher_key: str | None = None
     compressor: Any = None
     env: Mapping[str, str] | None = None
-    frame: pd.DataFrame = field(init=False, repr=False)
-    """Every loaded event, oldest first."""
     last_position: int = field(init=False, default=0)
     """The position up to which the store has been read."""
     current: StreamFilter = field(init=False, default_factory=StreamFilter)
     _listeners: list[Callable[[EventStream], Any]] = field(init=False, default_factory=list)
-    _filtered: pd.DataFrame | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.page_size < 1:
@@ -136,8 +133,16 @@ class EventStream:
         self._reader = (
             self.source if not isinstance(self.source, (Application, str, Path, Store)) else None
         )
-        self.frame = self._load(after=0)
-        self.last_position = int(self.frame.attrs.get("last_position", 0))
+        first = self._load(after=0)
+        self._attrs: dict[str, Any] = {str(k): v for k, v in first.attrs.items()}
+        self._chunks: list[pd.DataFrame] = [first]
+        """The loaded events in pieces (the first load, then each refresh), oldest first."""
+        self._frame: pd.DataFrame | None = first
+        self._parts: list[pd.DataFrame] | None = None
+        """The filtered rows of each chunk (for the current filter), built lazily."""
+        self._counts: dict[tuple[int, str], tuple[pd.DataFrame, pd.DataFrame]] = {}
+        self._totals: _Totals = _Totals()
+        self.last_position = int(first.attrs.get("last_position", 0))
 
     def _load(self, after: int) -> pd.DataFrame:
         return load_events(
@@ -151,19 +156,48 @@ class EventStream:
     # --- loading -------------------------------------------------------------------
 
     def refresh(self) -> int:
-        """Load the events recorded since the last load; returns how many there were."""
+        """Load the events recorded since the last load; returns how many there were.
+
+        Costs in proportion to the new events: they are kept as a new chunk
+        (the whole :attr:`frame` is only put together when asked for).
+        """
         new = self._load(after=self.last_position)
         self.last_position = max(self.last_position, int(new.attrs.get("last_position", 0)))
         if len(new):
-            notes = sorted(set(self.frame.attrs.get("notes", [])) | set(new.attrs["notes"]))
-            frame = pd.concat([self.frame, new], ignore_index=True, sort=False)
-            for name in ("event_type", "topic"):
-                frame[name] = frame[name].astype(str).astype("category")
-            frame.attrs["notes"] = notes
-            self.frame = frame
-            self._filtered = None
+            notes = set(self._attrs.get("notes", [])) | set(new.attrs.get("notes", []))
+            self._attrs["notes"] = sorted(notes)
+            start = self._rows()
+            new.index = pd.RangeIndex(start, start + len(new))
+            self._chunks.append(new)
+            self._frame = None
+            if self._parts is not None:
+                self._parts.append(self._filter_chunk(new))
+            if len(self._chunks) > _MAX_CHUNKS:
+                self._merge_tail()
             self._changed()
         return len(new)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """Every loaded event, oldest first (put together from the chunks when asked for)."""
+        if self._frame is None:
+            self._frame = _combine(self._chunks)
+            self._chunks = [self._frame]
+            if self._parts is not None:
+                self._parts = [_combine(self._parts, keep_index=True)]
+            self._counts.clear()
+        self._frame.attrs.update(self._attrs)
+        return self._frame
+
+    def _rows(self) -> int:
+        return sum(len(chunk) for chunk in self._chunks)
+
+    def _merge_tail(self) -> None:
+        """Put the chunks after the first together (their cost: the new events only)."""
+        self._chunks = [self._chunks[0], _combine(self._chunks[1:], keep_index=True)]
+        if self._parts is not None:
+            self._parts = [self._parts[0], _combine(self._parts[1:], keep_index=True)]
+        self._counts = {k: v for k, v in self._counts.items() if k[0] == 0}
 
     def on_change(self, callback: Callable[[EventStream], Any]) -> Callable[[], None]:
         """Call ``callback(stream)`` when new events arrive or the filter changes."""
@@ -194,7 +228,7 @@ class EventStream:
     @property
     def event_types(self) -> list[str]:
         """The event types present, sorted."""
-        return sorted(str(t) for t in self.frame["event_type"].unique())
+        return sorted(self._totals.update(self._chunks).event_types)
 
     def filter(
         self,
@@ -230,24 +264,37 @@ class EventStream:
         new = replace(self.current, **changes)
         if new != self.current:
             self.current = new
-            self._filtered = None
-            self._changed()
+            self._filter_changed()
         return self
 
     def clear_filter(self) -> EventStream:
         """Show every event again."""
         if not self.current.is_empty():
             self.current = StreamFilter()
-            self._filtered = None
-            self._changed()
+            self._filter_changed()
         return self
 
+    def _filter_changed(self) -> None:
+        self._parts = None
+        self._counts.clear()
+        self._changed()
+
     def filtered(self) -> pd.DataFrame:
-        """The events that pass the filter (a view of :attr:`frame`, cached)."""
-        if self._filtered is not None:
-            return self._filtered
-        df = self.frame
+        """The events that pass the filter (rows of :attr:`frame`, cached)."""
+        parts = self._filtered_parts()
+        if len(parts) == 1:
+            return parts[0]
+        return _combine(parts, keep_index=True)
+
+    def _filtered_parts(self) -> list[pd.DataFrame]:
+        if self._parts is None:
+            self._parts = [self._filter_chunk(chunk) for chunk in self._chunks]
+        return self._parts
+
+    def _filter_chunk(self, df: pd.DataFrame) -> pd.DataFrame:
         f = self.current
+        if f.is_empty():
+            return df
         mask = np.ones(len(df), dtype=bool)
         if f.event_types:
             mask &= df["event_type"].isin(f.event_types).to_numpy()
@@ -259,8 +306,7 @@ class EventStream:
             mask &= (df["timestamp"] < f.until).fillna(False).to_numpy(dtype=bool)
         if f.text:
             mask &= self._text_mask(df, mask, f.text)
-        self._filtered = df[mask]
-        return self._filtered
+        return df[mask]
 
     @staticmethod
     def _text_mask(df: pd.DataFrame, mask: np.ndarray[Any, Any], text: str) -> Any:
@@ -291,7 +337,8 @@ class EventStream:
     @property
     def page_count(self) -> int:
         """Pages in the filtered events (at least 1)."""
-        return max(1, -(-len(self.filtered()) // self.page_size))
+        shown = sum(len(part) for part in self._filtered_parts())
+        return max(1, -(-shown // self.page_size))
 
     def page(self, number: int = 0, *, drop_empty: bool = True) -> pd.DataFrame:
         """Page ``number`` (from 0; negative counts from the end) of the filtered events.
@@ -304,23 +351,42 @@ class EventStream:
         if not 0 <= number < count:
             raise IndexError(f"page {number} does not exist (there are {count} pages, from 0)")
         start = number * self.page_size
-        page = self.filtered().iloc[start : start + self.page_size]
+        page = self._slice(start, start + self.page_size)
         if drop_empty and len(page):
             keep = [c for c in page.columns if c in FIXED_COLUMNS or page[c].notna().any()]
             page = page[keep]
         return page
 
+    def _slice(self, start: int, stop: int) -> pd.DataFrame:
+        """Filtered rows ``start:stop``, taken from the chunks they are in."""
+        parts = self._filtered_parts()
+        pieces = []
+        offset = 0
+        for part in parts:
+            size = len(part)
+            if offset + size > start and offset < stop:
+                pieces.append(part.iloc[max(0, start - offset) : stop - offset])
+            offset += size
+            if offset >= stop:
+                break
+        if not pieces:
+            return parts[0].iloc[:0]
+        return pieces[0] if len(pieces) == 1 else _combine(pieces, keep_index=True)
+
     def event(self, position: int) -> dict[str, Any]:
         """The loaded row of the event at ``position`` (metadata and payload fields)."""
-        rows = self.frame.index[self.frame["position"].to_numpy() == position]
-        if not len(rows):
-            raise KeyError(f"no event at position {position} in this stream")
-        row = self.frame.loc[rows[0]]
-        return {
-            str(k): v.item() if isinstance(v, np.generic) else v
-            for k, v in row.items()
-            if k in FIXED_COLUMNS or not _is_missing(v)
-        }
+        for chunk in reversed(self._chunks):
+            positions = chunk["position"].to_numpy()
+            if len(positions) and positions[0] <= position <= positions[-1]:
+                rows = np.flatnonzero(positions == position)
+                if len(rows):
+                    row = chunk.iloc[int(rows[0])]
+                    return {
+                        str(k): v.item() if isinstance(v, np.generic) else v
+                        for k, v in row.items()
+                        if k in FIXED_COLUMNS or not _is_missing(v)
+                    }
+        raise KeyError(f"no event at position {position} in this stream")
 
     def payload(self, position: int) -> dict[str, Any]:
         """The full, exact payload of the event at ``position``, read from its stored record."""
@@ -347,58 +413,59 @@ class EventStream:
 
         Columns ``time`` (bucket start), ``event_type``, ``count``; ``freq`` is
         a pandas frequency, chosen for about ``buckets`` buckets when not given.
+        Each chunk's counts are kept, so after a refresh only the new events are counted.
         """
-        df = self.filtered()
-        ts = df["timestamp"]
-        valid = ts.notna().to_numpy()
-        if not valid.any():
+        parts = self._filtered_parts()
+        bounds = [_time_range(part["timestamp"]) for part in parts]
+        found = [b for b in bounds if b is not None]
+        if not found:
             return pd.DataFrame({"time": [], "event_type": [], "count": []})
-        ts = ts[valid]
-        freq = freq or choose_frequency(ts.min(), ts.max(), buckets)
-        naive = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-        if freq in _PERIODS:
-            bucket = naive.dt.to_period(_PERIODS[freq]).dt.start_time
+        first = min(b[0] for b in found)
+        last = max(b[1] for b in found)
+        freq = freq or choose_frequency(first, last, buckets)
+        pieces = []
+        for index, part in enumerate(parts):
+            key = (index, freq)
+            cached = self._counts.get(key)
+            if cached is None or cached[0] is not part:
+                cached = (part, _bucket_counts(part, freq))
+                self._counts[key] = cached
+            pieces.append(cached[1])
+        if len(pieces) == 1:
+            counts = pieces[0].copy()
         else:
-            bucket = naive.dt.floor(freq)
-        counts = (
-            pd.DataFrame({"time": bucket.to_numpy(), "event_type": df["event_type"][valid]})
-            .groupby(["time", "event_type"], observed=True)
-            .size()
-            .reset_index(name="count")
-        )
-        counts["event_type"] = counts["event_type"].astype(str)
+            counts = (
+                pd.concat(pieces, ignore_index=True)
+                .groupby(["time", "event_type"], sort=True)["count"]
+                .sum()
+                .reset_index()
+            )
         counts.attrs["freq"] = freq
         return counts
 
     def summary(self) -> dict[str, Any]:
         """Counts for a heading: events, shown, streams, event types, first and last time."""
-        key = (len(self.frame), self.current)
-        cached = getattr(self, "_summary", None)
-        if cached is not None and cached[0] == key:
-            return dict(cached[1])
-        df = self.frame
-        result = {
-            "events": len(df),
-            "shown": len(self.filtered()),
-            "streams": int(df["stream_id"].nunique()),
-            "event_types": len(self.event_types),
-            "first": df["timestamp"].min() if len(df) else None,
-            "last": df["timestamp"].max() if len(df) else None,
+        totals = self._totals.update(self._chunks)
+        return {
+            "events": totals.rows,
+            "shown": sum(len(part) for part in self._filtered_parts()),
+            "streams": len(totals.streams),
+            "event_types": len(totals.event_types),
+            "first": totals.first,
+            "last": totals.last,
             "last_position": self.last_position,
         }
-        self._summary = (key, result)
-        return dict(result)
 
     def _repr_html_(self) -> str:
         s = self.summary()
         head = (
-            f"<p><b>Event stream</b> of {html.escape(str(self.frame.attrs.get('source', '')))}: "
+            f"<p><b>Event stream</b> of {html.escape(str(self._attrs.get('source', '')))}: "
             f"{s['events']:,} events in {s['streams']:,} streams, {s['event_types']} event types"
             + (f", from {s['first']} to {s['last']}" if s["events"] else "")
             + (f"; filter shows {s['shown']:,}" if not self.current.is_empty() else "")
             + "</p>"
         )
-        notes = self.frame.attrs.get("notes") or []
+        notes = self._attrs.get("notes") or []
         note_html = "".join(f"<p><i>{html.escape(n)}</i></p>" for n in notes[:5])
         table = self.page(-1).to_html(max_cols=12, index=False, escape=True) if s["events"] else ""
         return head + note_html + table
@@ -411,3 +478,104 @@ def _is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+_MAX_CHUNKS = 32
+"""Chunks kept apart before the ones after the first are put together."""
+
+
+@dataclass
+class _Totals:
+    """Running totals over the chunks (each chunk's rows are looked at once)."""
+
+    rows: int = 0
+    streams: set[str] = field(default_factory=set)
+    event_types: set[str] = field(default_factory=set)
+    first: Any = None
+    last: Any = None
+
+    def update(self, chunks: Sequence[pd.DataFrame]) -> _Totals:
+        offset = 0
+        for chunk in chunks:
+            end = offset + len(chunk)
+            if end > self.rows:
+                self._add(chunk.iloc[self.rows - offset :])
+                self.rows = end
+            offset = end
+        return self
+
+    def _add(self, df: pd.DataFrame) -> None:
+        self.streams.update(str(s) for s in df["stream_id"].unique())
+        self.event_types.update(str(t) for t in df["event_type"].unique())
+        bounds = _time_range(df["timestamp"])
+        if bounds is not None:
+            self.first = bounds[0] if self.first is None else min(self.first, bounds[0])
+            self.last = bounds[1] if self.last is None else max(self.last, bounds[1])
+
+
+def _time_range(ts: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    first, last = ts.min(), ts.max()
+    if pd.isna(first) or pd.isna(last):
+        return None
+    return first, last
+
+
+def _bucket_counts(df: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Events per (bucket, event type) in ``df``."""
+    ts = df["timestamp"]
+    valid = ts.notna().to_numpy()
+    ts = ts[valid]
+    naive = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    if freq in _PERIODS:
+        bucket = naive.dt.to_period(_PERIODS[freq]).dt.start_time
+    else:
+        bucket = naive.dt.floor(freq)
+    counts = (
+        pd.DataFrame(
+            {
+                "time": bucket.to_numpy(),
+                "event_type": df["event_type"][valid].astype(str).to_numpy(),
+            }
+        )
+        .groupby(["time", "event_type"], sort=True)
+        .size()
+        .reset_index(name="count")
+    )
+    return counts
+
+
+def _combine(frames: Sequence[pd.DataFrame], *, keep_index: bool = False) -> pd.DataFrame:
+    """Frames (chunks of one stream) as one: categories united, whole numbers kept whole."""
+    names: dict[str, None] = {}
+    for frame in frames:
+        names.update(dict.fromkeys(frame.columns))
+    nonempty = [f for f in frames if len(f)] or list(frames[:1])
+    if len(nonempty) == 1:
+        only = nonempty[0]
+        if list(only.columns) == list(names):
+            return only
+        return only.reindex(columns=list(names))
+    fixed = [f.copy(deep=False) for f in nonempty]
+    for name in names:
+        present = [f for f in fixed if name in f.columns]
+        dtypes = [f[name].dtype for f in present]
+        categorical = [d for d in dtypes if isinstance(d, pd.CategoricalDtype)]
+        if len(categorical) == len(dtypes):
+            union = sorted({str(c) for d in categorical for c in d.categories})
+            if any(list(d.categories) != union for d in categorical):
+                for f in present:
+                    f[name] = f[name].cat.set_categories(union)
+        elif categorical:
+            for f in present:
+                f[name] = f[name].astype(object)
+        elif len(present) < len(fixed):
+            for f in present:
+                kind = f[name].dtype.kind
+                if kind in "iu":
+                    f[name] = f[name].astype("Int64")
+                elif kind == "b":
+                    f[name] = f[name].astype("boolean")
+    combined = pd.concat(fixed, ignore_index=not keep_index, sort=False)
+    if list(combined.columns) != list(names):
+        combined = combined.reindex(columns=list(names))
+    return combined
