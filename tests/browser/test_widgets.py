@@ -125,12 +125,25 @@ def test_command_panel_submit_shows_event_in_stream_viewer(
     lab.session.net.assert_clean()
 
 
-def _clear_filters(viewer: Locator) -> None:
+def _clear_filters(viewer: Locator, page: str | None = None) -> None:
+    """Press Clear filters; wait for every event to be shown (and ``page``, if given).
+
+    Each part of the viewer is its own widget, updated by its own message: wait for
+    all of them rather than read one and assume the others.
+    """
     viewer.get_by_role("button", name="Clear filters").click()
 
     def unfiltered() -> bool:
-        match = re.search(r"([\d,]+) events .*showing ([\d,]+)", _stream_state(viewer)["heading"])
-        return bool(match) and match is not None and match.group(1) == match.group(2)
+        state = _stream_state(viewer)
+        match = re.search(r"([\d,]+) events .*showing ([\d,]+)", state["heading"])
+        pages = re.fullmatch(r"page 1 of (\d+)", state["page"])
+        return (
+            match is not None
+            and match.group(1) == match.group(2)
+            and pages is not None
+            and int(pages.group(1)) > 1
+            and (page is None or state["page"] == page)
+        )
 
     wait_until(
         unfiltered, 20, lambda: f"Clear filters did not show every event: {_stream_state(viewer)}"
@@ -162,27 +175,27 @@ def test_stream_viewer_pages_and_filters(
     lab.shot("page-2", viewer)
 
     viewer.locator(".wb-stream-types select").select_option("TicketPurchase.Paid")
+
+    def shown_types() -> set[str]:
+        header = viewer.locator(".wb-stream-table thead th").all_inner_texts()
+        assert "event_type" in header, f"no event_type column in {header}"
+        column = header.index("event_type") + 1
+        cells = viewer.locator(f".wb-stream-table tbody tr td:nth-child({column})")
+        return set(cells.all_inner_texts())
+
     wait_until(
         lambda: (
             viewer.locator(".wb-stream-page").inner_text().startswith("page 1 of")
-            and "TicketPurchase.Started" not in _stream_state(viewer)["table"]
+            and shown_types() == {"TicketPurchase.Paid"}
         ),
         20,
-        lambda: f"filtering did not show page 1 of paid purchases: {_stream_state(viewer)}",
+        lambda: f"filtering did not show only paid purchases: {shown_types()}",
     )
-    header = viewer.locator(".wb-stream-table thead th").all_inner_texts()
-    column = header.index("event_type") if "event_type" in header else None
-    assert column is not None, f"no event_type column in {header}"
-    types = viewer.locator(
-        f".wb-stream-table tbody tr td:nth-child({column + 1})"
-    ).all_inner_texts()
-    assert types and set(types) == {"TicketPurchase.Paid"}, f"filter leaked: {set(types)}"
     filtered_pages = int(viewer.locator(".wb-stream-page").inner_text().rsplit(" ", 1)[1])
     assert filtered_pages < total_pages
     lab.shot("filtered-paid", viewer)
 
-    _clear_filters(viewer)
-    assert viewer.locator(".wb-stream-page").inner_text() == first["page"]
+    _clear_filters(viewer, page=first["page"])
     lab.assert_no_errors()
     lab.session.net.assert_clean()
 
@@ -327,9 +340,13 @@ def test_projection_rebuild_changes_chart_and_advances_progress(
         20,
         lambda: "the chart did not change after the rebuild",
     )
-    final_progress = float(bar.evaluate(PROGRESS_JS))
+    # the bar and the status label are separate widgets: wait for the bar's own update
+    wait_until(
+        lambda: float(bar.evaluate(PROGRESS_JS)) == 100,
+        20,
+        lambda: f"a finished rebuild shows {bar.evaluate(PROGRESS_JS)}% progress",
+    )
     observed: list[float] = lab.page.evaluate("() => window.__wbProgress")
-    assert final_progress == 100, f"a finished rebuild shows {final_progress}% progress"
     assert any(0 < value < 100 for value in observed), (
         f"the progress bar showed no step between empty and full: {observed}"
     )
@@ -403,8 +420,12 @@ def test_crud_editor_saves_a_generic_row_update(notebook_runs: NotebookRuns) -> 
         20,
         lambda: f"Save did not record a Row.Updated: {editor.inner_text()[-400:]}",
     )
-    history = editor.locator("table").last.locator("tbody tr").first.inner_text()
-    assert "Row.Updated" in history and "refunded by hand" in history, history
+    newest = editor.locator("table").last.locator("tbody tr").first
+    wait_until(
+        lambda: "Row.Updated" in newest.inner_text() and "refunded by hand" in newest.inner_text(),
+        20,
+        lambda: f"the history does not show the update first: {newest.inner_text()!r}",
+    )
     lab.shot("crud-saved")
     lab.assert_no_errors()
     lab.session.net.assert_clean()
