@@ -133,11 +133,11 @@ class SQLiteRecords:
         batch_size: int = 100_000,
     ) -> Iterator[ArrowBatch]:
         """See :func:`arrow_batches`."""
-        conditions = ["rowid > ?"]
-        params: list[Any] = [after]
-        if upto is not None:
-            conditions.append("rowid <= ?")
-            params.append(upto)
+        top = self.max_position() if upto is None else upto
+        # One upper bound only: SQLite searches the primary key with one of them and
+        # would test any other row by row (scanning to the end of the table each batch).
+        conditions = ["rowid > ?", "rowid <= ?"]
+        params: list[Any] = [after, top]
         if topics:
             conditions.append(f"topic IN ({','.join('?' * len(topics))})")
             params.extend(topics)
@@ -159,14 +159,12 @@ class SQLiteRecords:
                 inner += " ORDER BY rowid"
             yield from self._arrow_query(inner, params)
             return
-        top = self.max_position() if upto is None else upto
         start = after
         while start < top:
             stop = min(start + batch_size, top)
             yield from self._arrow_query(
-                inner + " AND rowid <= ?",
-                [*params[:1], *params[1:], stop],
-                start=start,
+                inner,
+                [start, stop, *params[2:]],
                 span=None if topics or where else (start, stop),
             )
             start = stop
@@ -176,7 +174,6 @@ class SQLiteRecords:
         inner: str,
         params: list[Any],
         *,
-        start: int | None = None,
         span: tuple[int, int] | None = None,
     ) -> Iterator[ArrowBatch]:
         """One batch built inside SQLite.
@@ -184,8 +181,6 @@ class SQLiteRecords:
         With ``span`` (an unfiltered rowid range) the positions are not read
         when the range has no gaps: they are the range itself.
         """
-        if start is not None:
-            params = [start, *params[1:]]
         rowids = "NULL" if span is not None else "group_concat(rowid)"
         sql = (
             f"SELECT count(*), {rowids}, group_concat(originator_version), "
