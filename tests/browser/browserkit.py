@@ -491,10 +491,24 @@ CHART_MARKS_JS = """
 """
 
 SVG_SHAPES_JS = """
-(root) => Array.from(root.querySelectorAll('.jp-OutputArea-output svg')).filter(
-  (svg) => !svg.closest('.vega-embed') && !svg.parentElement.closest('svg')
-    && svg.getBoundingClientRect().width > 40
-).map((svg) => svg.querySelectorAll('rect, circle, ellipse, path, polygon, polyline, line').length)
+(root) => {
+  const shapes = 'rect, circle, ellipse, path, polygon, polyline, line';
+  const inline = Array.from(root.querySelectorAll('.jp-OutputArea-output svg')).filter(
+    (svg) => !svg.closest('.vega-embed') && !svg.parentElement.closest('svg')
+      && svg.getBoundingClientRect().width > 40
+  ).map((svg) => svg.querySelectorAll(shapes).length);
+  // image/svg+xml and image/png outputs are drawn as <img>: parse SVG data, check PNGs loaded
+  const images = Array.from(root.querySelectorAll('.jp-OutputArea-output img')).map((img) => {
+    const src = img.getAttribute('src') || '';
+    if (src.startsWith('data:image/svg+xml')) {
+      const text = decodeURIComponent(src.slice(src.indexOf(',') + 1));
+      const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+      return img.complete && img.naturalWidth > 0 ? doc.querySelectorAll(shapes).length : 0;
+    }
+    return img.complete && img.naturalWidth > 0 ? 1 : 0;
+  });
+  return inline.concat(images);
+}
 """
 
 
@@ -511,9 +525,10 @@ def chart_marks(scope: Locator | Page) -> list[int]:
 
 
 def svg_shapes(scope: Locator) -> list[int]:
-    """Shape counts of every output SVG under ``scope`` that is not a vega chart or an icon.
+    """Shape counts of every diagram in the outputs under ``scope``.
 
-    These are the diagrams the kernel draws (state machines, event charts).
+    Inline SVGs (not vega charts, not icons) count their shapes; ``<img>`` outputs
+    count the shapes of their SVG data, or 1 for a loaded bitmap; 0 means not drawn.
     """
     shapes: list[int] = scope.evaluate(SVG_SHAPES_JS)
     return shapes
