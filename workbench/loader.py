@@ -47,6 +47,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from queue import Full, Queue
 from typing import Any, TypeVar
@@ -328,10 +329,13 @@ def _python_values(array: pa.Array, label: str, ctx: _Context) -> list[Any]:
                 rows.append(None)
         return rows
     if pa.types.is_list(t) or pa.types.is_large_list(t):
-        offsets = np.asarray(array.offsets)
+        offsets = np.asarray(array.offsets).tolist()
         items = _python_values(array.values, label, ctx)
-        valid = pc.is_valid(array).to_numpy(zero_copy_only=False)
-        return [items[offsets[i] : offsets[i + 1]] if valid[i] else None for i in range(len(array))]
+        lists: list[Any] = [items[a:b] for a, b in pairwise(offsets)]
+        if array.null_count:
+            for i in np.flatnonzero(pc.is_null(array).to_numpy(zero_copy_only=False)):
+                lists[int(i)] = None
+        return lists
     if pa.types.is_integer(t) or pa.types.is_boolean(t):
         if array.null_count == 0:
             return list(array.to_numpy(zero_copy_only=False).tolist())
@@ -927,6 +931,15 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
         names.update(dict.fromkeys(frame.columns))
     for name in names:
         present = [f for f in frames if name in f.columns]
+        dtypes = [f[name].dtype for f in present]
+        categorical = [d for d in dtypes if isinstance(d, pd.CategoricalDtype)]
+        if categorical and len(categorical) == len(dtypes) == len(frames):
+            # The same categories everywhere, or pandas would concatenate them as strings.
+            union = sorted({c for d in categorical for c in d.categories})
+            if any(list(d.categories) != union for d in categorical):
+                for f in present:
+                    f[name] = f[name].cat.set_categories(union)
+            continue
         if len(present) < len(frames):
             for f in present:
                 kind = f[name].dtype.kind
