@@ -387,6 +387,9 @@ class NetworkLog:
         if self.page_errors:
             lines.append("uncaught page errors:")
             lines += [f"  {text[:300]}" for text in self.page_errors[:10]]
+        if self.console_errors:
+            lines.append(f"browser console errors ({len(self.console_errors)}, first 5):")
+            lines += [f"  {text[:300]}" for text in self.console_errors[:5]]
         return "\n".join(lines)
 
     def assert_clean(self) -> None:
@@ -727,10 +730,6 @@ class LabPage:
             ),
         )
         return result
-
-    def cell(self, index: int) -> Locator:
-        """The ``index``-th cell (any type) of the notebook."""
-        return self.notebook.locator(".jp-Cell").nth(index)
 
     def outputs_containing(self, selector: str) -> Locator:
         """Output areas that contain ``selector``."""
