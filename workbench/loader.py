@@ -4,7 +4,7 @@
 and decodes their JSON itself: a history written by an application that is
 not installed loads just as well, and nothing in the history gets to run.
 
-How it is fast: SQLite builds each batch of 100,000 rows as a few large
+How it is fast: SQLite builds each batch of 50,000 rows as a few large
 strings (see :func:`workbench.records.arrow_batches`); the rows are grouped
 by topic (one Arrow take) and each group's JSON lines are parsed by pyarrow in
 one go, with the schema learnt from the first lines and ISO strings kept as
@@ -793,7 +793,7 @@ def load_events(
     compressor: str | Any | None = None,
     env: Mapping[str, str] | None = None,
     table: str | None = None,
-    batch_size: int = 100_000,
+    batch_size: int = 50_000,
 ) -> pd.DataFrame:
     """The events of ``source`` as a DataFrame, one row per stored event, oldest first.
 
