@@ -21,6 +21,7 @@ Jobs:
   generate   write a seeded, believable ticket-sales history into a store
   info       say what a store holds (how many events, of which types)
   sample     rebuild the committed sample history in data/sample/
+  voila      show a notebook as a dashboard (Voila), offline
 
 Stores are named as everywhere in the workbench: 'memory', an SQLite file
 ('history.sqlite' or 'sqlite:///history.sqlite'), a folder (one SQLite file per
@@ -92,6 +93,15 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _voila(args: argparse.Namespace) -> int:
+    from workbench.dashboards import serve_dashboard
+
+    try:
+        return serve_dashboard(args.notebook, port=args.port)
+    except FileNotFoundError as e:
+        raise ValueError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbench",
@@ -131,6 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Regenerate data/sample/ (the small history the notebooks and tests use).",
     )
     sample.set_defaults(run=_sample)
+
+    voila = jobs.add_parser(
+        "voila",
+        help="show a notebook as a dashboard (Voila), offline",
+        description=(
+            "Serve a notebook, or a folder of notebooks, as a Voila dashboard on "
+            "127.0.0.1 with a template that loads nothing from the internet."
+        ),
+    )
+    voila.add_argument("notebook", help="a .ipynb file or a folder")
+    voila.add_argument("--port", type=int, default=8866, help="port (default 8866)")
+    voila.set_defaults(run=_voila)
     return parser
 
 

@@ -294,37 +294,6 @@ def prepare_root(root: Path) -> None:
     (root / "scratch").mkdir(exist_ok=True)
 
 
-VOILA_TEMPLATE = "workbench-offline"
-"""Voila template the suite serves with: stock ``lab`` minus its CDN stylesheet links."""
-
-
-def write_offline_voila_template(share: Path) -> Path:
-    """Write :data:`VOILA_TEMPLATE` under ``share/voila/templates`` and return its folder.
-
-    Voila 0.5's stock ``lab`` template links Font Awesome from a CDN although the
-    same CSS is bundled in its JavaScript; offline that request fails.  The copy
-    drops every line that names an ``https://`` stylesheet and inherits the rest.
-    """
-    from jupyter_core.paths import jupyter_path
-
-    for root in jupyter_path():
-        stock = Path(root) / "voila" / "templates" / "lab" / "index.html.j2"
-        if stock.is_file():
-            break
-    else:
-        raise RuntimeError("voila's lab template was not found: is voila installed?")
-    kept = [
-        line
-        for line in stock.read_text().splitlines(keepends=True)
-        if not ("<link" in line and "https://" in line)
-    ]
-    folder = share / "voila" / "templates" / VOILA_TEMPLATE
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "index.html.j2").write_text("".join(kept))
-    (folder / "conf.json").write_text(json.dumps({"base_template": "lab"}))
-    return folder
-
-
 @dataclass
 class NetworkLog:
     """Every request a browser context makes; non-loopback ones are aborted.

@@ -24,7 +24,6 @@ from browserkit import (
     CHROMIUM,
     CHROMIUM_ARGS,
     LOGS,
-    VOILA_TEMPLATE,
     BrowserSession,
     LabPage,
     NotebookRuns,
@@ -36,9 +35,10 @@ from browserkit import (
     open_session,
     prepare_root,
     write_lab_settings,
-    write_offline_voila_template,
 )
 from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from workbench.dashboards import VOILA_TEMPLATE, write_offline_voila_template
 
 _FAILED = pytest.StashKey[bool]()
 
