@@ -114,3 +114,18 @@ def test_refresh_does_not_touch_the_loaded_rows(monkeypatch: pytest.MonkeyPatch)
         stream.page(-1)
     assert stream._chunks[0] is first
     assert all(n <= 5 for n in concats), concats
+
+
+def test_a_stream_that_starts_empty() -> None:
+    app = open_app(Ticketing, "sqlite::memory:")
+    stream = EventStream(app, page_size=3)
+    assert stream.summary()["events"] == 0
+    assert len(stream.page(0)) == 0
+    assert stream.counts_over_time().empty
+    stream.filter(text="confoo")
+    conf = app.schedule_conference("PHP18", "ConFoo", date(2018, 3, 7))
+    assert stream.refresh() == 1
+    assert stream.summary()["shown"] == 1
+    assert stream.event(1)["starts_on"] == date(2018, 3, 7)
+    assert stream.frame.stream_id.tolist() == [str(conf)]
+    assert isinstance(stream.frame["event_type"].dtype, pd.CategoricalDtype)
