@@ -536,6 +536,17 @@ def _prepare(
     batch: ArrowBatch, ctx: _Context, *, cipher: Any, compressor: Any, where: str
 ) -> _Prepared:
     """The part of loading a batch that runs outside the GIL: group rows, parse JSON."""
+    return _parse_groups(_group(batch, cipher=cipher, compressor=compressor, where=where), ctx)
+
+
+def _split(batch: ArrowBatch) -> ArrowBatch:
+    """The batch with its states split into rows (done in the reading thread)."""
+    _ = batch.states
+    return batch
+
+
+def _group(batch: ArrowBatch, *, cipher: Any, compressor: Any, where: str) -> _Prepared:
+    """Put the batch's rows in topic order (groups not parsed yet)."""
     if cipher is not None or compressor is not None:
         try:
             batch = ArrowBatch(batch.columns, _unwrap_states(batch, cipher, compressor))
@@ -559,21 +570,26 @@ def _prepare(
     else:
         order = np.arange(len(states))
         bounds = np.array([0, len(states)])
-    groups = []
+    groups: list[tuple[str, int, int, pa.Table | None, pa.Array]] = []
     for index, topic in enumerate(names):
         first, last = int(bounds[index]), int(bounds[index + 1])
-        count = last - first
-        if not count:
-            continue
-        group = states.slice(first, count)
+        if last > first:
+            groups.append((topic, first, last, None, states.slice(first, last - first)))
+    return _Prepared(meta, order, groups)
+
+
+def _parse_groups(prepared: _Prepared, ctx: _Context) -> _Prepared:
+    """Parse each group's JSON lines (a group pyarrow cannot parse exactly keeps ``None``)."""
+    groups = []
+    for topic, first, last, _, group in prepared.groups:
         offsets = np.frombuffer(group.buffers()[1], dtype=np.int64)
         start = int(offsets[group.offset])
         end = int(offsets[group.offset + len(group)])
         table = _parse_json_lines(group.buffers()[2][start:end], topic, ctx)
-        if table is not None and table.num_rows != count:
+        if table is not None and table.num_rows != last - first:
             table = None
         groups.append((topic, first, last, table, group))
-    return _Prepared(meta, order, groups)
+    return _Prepared(prepared.meta, prepared.order, groups)
 
 
 def _convert(prepared: _Prepared, ctx: _Context) -> pd.DataFrame:
@@ -860,9 +876,11 @@ def load_events(
         return _prepare(batch, ctx, cipher=cipher, compressor=comp, where=reader.description)
 
     if _PIPELINE and isinstance(reader, SQLiteRecords) and reader.path and limit is None:
-        # A pipeline: one thread reads from SQLite, one groups and parses JSON (both
-        # mostly outside the GIL), while this thread decodes the batch before.
-        prepared: Iterator[_Prepared] = _prefetch(prepare(b) for b in _prefetch(batches))
+        # A pipeline: one thread reads from SQLite and splits the states, one groups
+        # them by topic and parses JSON (both mostly outside the GIL), while this
+        # thread decodes the batch before.
+        read = _prefetch(_split(b) for b in batches)
+        prepared: Iterator[_Prepared] = _prefetch(prepare(b) for b in read)
     else:
         prepared = (prepare(b) for b in batches)
     for item in prepared:
