@@ -814,9 +814,13 @@ def load_events(
     """The events of ``source`` as a DataFrame, one row per stored event, oldest first.
 
     ``source`` is an open application, an SQLite file path, a store string, or
-    a record reader. Columns: ``position``, ``stream_id``, ``version``,
+    a record reader. Columns: ``position``, ``stream_id`` (text: a UUID in its
+    dashed form, e.g. ``str(aggregate.id)``; metadata, not payload, and kept as
+    text because building a million ``UUID`` objects costs more than the rest
+    of the column, while filtering and grouping by text is fast), ``version``,
     ``event_type`` (e.g. ``"TicketPurchase.Paid"``), ``topic``, ``timestamp``
-    (UTC), then the payload fields (encoded values decoded), and ``error`` if
+    (UTC), then the payload fields (encoded values decoded: payload UUIDs are
+    ``uuid.UUID``, Decimals ``Decimal``, ...), and ``error`` if
     any row could not be decoded. ``df.attrs`` holds ``last_position`` (for an
     incremental load: pass it as ``after`` next time) and ``notes``.
 
