@@ -350,19 +350,73 @@ def _nested(array: pa.Array, label: str, ctx: _Context) -> np.ndarray[Any, Any]:
 
     Worth it only when values repeat: a sample of the rows decides.
     """
-    key = None
     if len(array) > 64:
-        sample = _key(array.slice(0, 1000))
-        if sample is not None and len(pc.unique(sample)) < len(sample) // 2:
-            key = _key(array)
-    if key is not None:
-        encoded = pc.dictionary_encode(key)
-        indices = encoded.indices.to_numpy(zero_copy_only=False)
-        if len(encoded.dictionary) < len(array) // 2:
-            _, first = np.unique(indices, return_index=True)
-            uniques = _object_array(_python_values(array.take(pa.array(first)), label, ctx))
-            return uniques[indices]  # type: ignore[no-any-return]
+        codes = _codes(array.slice(0, 1000))
+        if codes is not None:
+            if len(np.unique(codes)) < len(codes) // 2:
+                codes = _codes(array)
+                assert codes is not None
+                _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+                if len(first) < len(array) // 2:
+                    distinct = array.take(pa.array(first))
+                    uniques = _object_array(_python_values(distinct, label, ctx))
+                    return uniques[inverse.reshape(-1)]  # type: ignore[no-any-return]
+        else:
+            key = None
+            sample = _key(array.slice(0, 1000))
+            if sample is not None and len(pc.unique(sample)) < len(sample) // 2:
+                key = _key(array)
+            if key is not None:
+                encoded = pc.dictionary_encode(key)
+                indices = encoded.indices.to_numpy(zero_copy_only=False)
+                if len(encoded.dictionary) < len(array) // 2:
+                    _, first = np.unique(indices, return_index=True)
+                    distinct = array.take(pa.array(first))
+                    uniques = _object_array(_python_values(distinct, label, ctx))
+                    return uniques[indices]  # type: ignore[no-any-return]
     return _object_array(_python_values(array, label, ctx))
+
+
+_CODE_LIMIT = 1 << 62
+
+
+def _codes(array: pa.Array) -> np.ndarray[Any, np.dtype[np.int64]] | None:
+    """A number per row, equal exactly when the rows' values are equal (null included).
+
+    For structs of plain values (numbers, strings, encodings); ``None`` for
+    anything else (lists: :func:`_key` compares those).
+    """
+    t = array.type
+    if pa.types.is_struct(t):
+        combined = np.zeros(len(array), dtype=np.int64)
+        size = 1
+        for i in range(t.num_fields):
+            child = _codes(array.field(i))
+            if child is None:
+                return None
+            child_size = int(child.max()) + 1 if len(child) else 1
+            if size * child_size >= _CODE_LIMIT:
+                uniques, inverse = np.unique(combined, return_inverse=True)
+                combined, size = inverse.reshape(-1).astype(np.int64), len(uniques)
+            combined = combined * child_size + child
+            size *= child_size
+        if array.null_count:
+            valid = pc.is_valid(array).to_numpy(zero_copy_only=False)
+            combined = np.where(valid, combined + 1, 0)
+        return combined
+    if (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_boolean(t)
+    ):
+        encoded = pc.dictionary_encode(array)
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        return codes.astype(np.int64) + 1  # type: ignore[no-any-return]
+    if pa.types.is_null(t):
+        return np.zeros(len(array), dtype=np.int64)
+    return None
 
 
 def _object_array(values: Sequence[Any]) -> np.ndarray[Any, Any]:
