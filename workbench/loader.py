@@ -584,6 +584,8 @@ class _Prepared:
     order: np.ndarray[Any, Any]
     groups: list[tuple[str, int, int, pa.Table | None, pa.Array]]
     """(topic, first, last, parsed table or None, the group's states)."""
+    topics: tuple[list[str], np.ndarray[Any, Any]] | None = None
+    """The batch's distinct topics and each row's index into them (found while grouping)."""
 
 
 def _prepare(
@@ -629,7 +631,7 @@ def _group(batch: ArrowBatch, *, cipher: Any, compressor: Any, where: str) -> _P
         first, last = int(bounds[index]), int(bounds[index + 1])
         if last > first:
             groups.append((topic, first, last, None, states.slice(first, last - first)))
-    return _Prepared(meta, order, groups)
+    return _Prepared(meta, order, groups, (names, codes))
 
 
 def _parse_groups(prepared: _Prepared, ctx: _Context) -> _Prepared:
@@ -643,7 +645,7 @@ def _parse_groups(prepared: _Prepared, ctx: _Context) -> _Prepared:
         if table is not None and table.num_rows != last - first:
             table = None
         groups.append((topic, first, last, table, group))
-    return _Prepared(prepared.meta, prepared.order, groups)
+    return _Prepared(prepared.meta, prepared.order, groups, prepared.topics)
 
 
 def _convert(prepared: _Prepared, ctx: _Context) -> pd.DataFrame:
@@ -661,7 +663,7 @@ def _convert(prepared: _Prepared, ctx: _Context) -> pd.DataFrame:
                 columns["error"] = _object_array(errors)
         for name, column in columns.items():
             parts.setdefault(name, []).append((rows, column))
-    frame = _meta_frame(prepared.meta, None)
+    frame = _meta_frame(prepared.meta, None, prepared.topics)
     total = len(prepared.meta)
     frame["timestamp"] = _scatter(total, parts.pop("timestamp", []), timestamps=True)
     for name, pieces in parts.items():
@@ -771,7 +773,11 @@ def _no_timestamps(count: int) -> Any:
     return pd.array([pd.NaT] * count, dtype="datetime64[us, UTC]")
 
 
-def _meta_frame(meta: pa.Table, single: tuple[str, str] | None) -> dict[str, Any]:
+def _meta_frame(
+    meta: pa.Table,
+    single: tuple[str, str] | None,
+    topics: tuple[list[str], np.ndarray[Any, Any]] | None = None,
+) -> dict[str, Any]:
     count = meta.num_rows
     frame: dict[str, Any] = {
         "position": meta.column("position").to_numpy(),
@@ -786,9 +792,10 @@ def _meta_frame(meta: pa.Table, single: tuple[str, str] | None) -> dict[str, Any
             np.zeros(count, dtype=np.int8), pd.Index([single[1]])
         )
     else:
-        topics = pc.dictionary_encode(meta.column("topic")).combine_chunks()
-        names = topics.dictionary.to_pylist()
-        codes = topics.indices.to_numpy(zero_copy_only=False)
+        if topics is None:
+            encoded = pc.dictionary_encode(meta.column("topic")).combine_chunks()
+            topics = encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False)
+        names, codes = topics
         shorts = [short_name(t) for t in names]
         unique_shorts = sorted(set(shorts))
         remap = np.array([unique_shorts.index(s) for s in shorts], dtype=np.int32)
