@@ -265,7 +265,9 @@ def child(way: str, path: Path) -> None:
     """Run one way in this process and print its figures as JSON."""
     import pandas  # noqa: F401  (imports are not part of the measured time)
 
-    import workbench.loader  # noqa: F401
+    import workbench.examples.ticketing
+    import workbench.loader
+    import workbench.stores  # noqa: F401
 
     if way == "tail":
         run_tail(path)  # warm the file cache and imports once
