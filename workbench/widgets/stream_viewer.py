@@ -93,6 +93,7 @@ class StreamViewer(widgets.VBox):  # type: ignore[misc]
         self.show_chart = chart
         self.chart_interval = chart_interval
         self._chart_drawn_at = 0.0
+        self._chart_counts: pd.DataFrame | None = None
         self._unfollow: Any = None
         self._updating = False
 
@@ -212,7 +213,8 @@ class StreamViewer(widgets.VBox):  # type: ignore[misc]
                     self._updating = False
             if at_end:
                 self.page_number = self.stream.page_count - 1
-            self._draw(chart=time.monotonic() - self._chart_drawn_at >= self.chart_interval)
+            due = time.monotonic() - self._chart_drawn_at >= self.chart_interval
+            self._draw(chart=due, chart_if_changed=True)
         return count
 
     def close(self) -> None:
@@ -275,7 +277,14 @@ class StreamViewer(widgets.VBox):  # type: ignore[misc]
 
     # --- drawing ----------------------------------------------------------------------------
 
-    def _draw(self, *, chart: bool) -> None:
+    def _draw(self, *, chart: bool, chart_if_changed: bool = False) -> None:
+        """Draw heading, page and (when ``chart``) the chart.
+
+        With ``chart_if_changed`` (a refresh) the chart is drawn again only when
+        its counts changed visibly since it was last drawn: on a big history a
+        few new events change no bar by a pixel, and drawing costs far more
+        than picking the events up.
+        """
         stream = self.stream
         summary = stream.summary()
         self.heading.value = (
@@ -307,7 +316,10 @@ class StreamViewer(widgets.VBox):  # type: ignore[misc]
         if previous in {o[1] for o in options}:
             self.selector.value = previous
         if chart and self.show_chart:
-            self.chart_view.value = events_per_type_svg(stream.counts_over_time(), height=120)
+            counts = stream.counts_over_time()
+            if not chart_if_changed or _visibly_different(self._chart_counts, counts):
+                self.chart_view.value = events_per_type_svg(counts, height=120)
+                self._chart_counts = counts
             self._chart_drawn_at = time.monotonic()
 
 
@@ -318,3 +330,20 @@ def _follow(viewer: StreamViewer) -> Any:
     if not isinstance(source, Application):
         raise ValueError("live mode needs the application object (a file has no notifications)")
     return on_recorded(source, lambda positions: viewer.refresh())
+
+
+def _visibly_different(drawn: pd.DataFrame | None, counts: pd.DataFrame) -> bool:
+    """Whether ``counts`` would draw differently from ``drawn``.
+
+    New buckets or event types, another frequency, or a count that moved by
+    more than 1% of the tallest bar (about a pixel at the chart's height).
+    """
+    if drawn is None or drawn.attrs.get("freq") != counts.attrs.get("freq"):
+        return True
+    keys = ["time", "event_type"]
+    merged = drawn.merge(counts, on=keys, how="outer", suffixes=("_old", "_new"))
+    if merged[["count_old", "count_new"]].isna().to_numpy().any():
+        return True
+    tallest = counts.groupby("time")["count"].sum().max() if len(counts) else 0
+    moved = (merged["count_new"] - merged["count_old"]).abs().max() if len(merged) else 0
+    return bool(moved >= max(1.0, 0.01 * float(tallest)))
