@@ -84,3 +84,11 @@ def test_refuses_to_mix_into_an_existing_history() -> None:
     with pytest.raises(ValueError, match="already holds events"):
         generate_history(app, events=200)
     assert app.recorder.max_notification_id() == before
+
+
+@pytest.mark.parametrize("events", [1, 50, 500, 2000])
+def test_small_histories_reach_the_size_asked_for(events: int) -> None:
+    app = Ticketing()
+    summary = generate_history(app, events=events, seed=1)
+    assert events <= summary.events <= events + 8  # opening a conference records 8 at once
+    assert app.recorder.max_notification_id() == summary.events

@@ -181,7 +181,11 @@ class _Generator:
         for index in range(count):
             self.plan_conference(index, per_conference)
         with use_clock(self.clock):
-            while self.queue and self.summary.events < self.target:
+            while self.summary.events < self.target:
+                if not self.queue:  # every sale is over and still too few events: one more
+                    missing = self.target - self.summary.events
+                    self.plan_conference(count, max(10.0, missing / EVENTS_PER_PURCHASE))
+                    count += 1
                 action = heapq.heappop(self.queue)
                 self.clock.set(max(action.when, self.clock.now()))
                 if self.summary.first_timestamp is None:
@@ -196,7 +200,10 @@ class _Generator:
     def plan_conference(self, index: int, purchases: float) -> None:
         rng = self.rng
         city = CITIES[index % len(CITIES)]
-        opens = self.start + timedelta(days=75 * index, hours=rng.randint(8, 11))
+        earliest = self.start + timedelta(days=75 * index)
+        if earliest < self.clock.now():  # planned late: open the next day
+            earliest = self.clock.now() + timedelta(days=1)
+        opens = earliest + timedelta(hours=rng.randint(8, 11))
         starts_on = (opens + timedelta(days=150)).date()
         code = f"{city[:3].upper()}{starts_on:%y}" + (
             f"-{index // len(CITIES) + 1}" if index >= len(CITIES) else ""
