@@ -10,12 +10,12 @@ STAMP := $(VENV)/.stamp-installed
 HOST ?= 127.0.0.1
 PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
-export WORKBENCH_STORE ?= sqlite:///$(CURDIR)/var/workbench.sqlite
+WORKSPACE := $(CURDIR)/var/workspace
 
 .PHONY: lab test setup system lint typecheck unit notebooks browser postgres clean
 
 lab: setup
-	$(VENV)/bin/jupyter lab --no-browser --ip=$(HOST) --port=$(PORT) $(ROOT_FLAG) \
+	WORKBENCH_WORKSPACE=$(WORKSPACE) $(VENV)/bin/jupyter lab --no-browser --ip=$(HOST) --port=$(PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir=$(CURDIR)/notebooks --LabApp.news_url=None \
 		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
@@ -35,11 +35,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (workbench)" >/dev/null
 	touch $(STAMP)
 
-# The embedded default store: a folder for the attendee's own SQLite store, and
-# the committed sample history checked to be readable.
+# The embedded default store: var/workspace/, SQLite files prepared once from the
+# committed sample history (workbench.workspace()); kept across runs.
 var/.ready: $(STAMP) data/sample/ticketing.sqlite
 	mkdir -p var
-	$(VENV)/bin/workbench info data/sample/ticketing.sqlite >/dev/null
+	WORKBENCH_WORKSPACE=$(WORKSPACE) $(PY) -c 'import workbench; workbench.workspace()'
+	$(VENV)/bin/workbench info $(WORKSPACE)/ticketing.sqlite >/dev/null
 	touch var/.ready
 
 system:

@@ -92,3 +92,29 @@ def test_small_histories_reach_the_size_asked_for(events: int) -> None:
     summary = generate_history(app, events=events, seed=1)
     assert events <= summary.events <= events + 8  # opening a conference records 8 at once
     assert app.recorder.max_notification_id() == summary.events
+
+
+def test_workspace_is_prepared_once_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date
+
+    from workbench.examples.history import workspace
+
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(tmp_path / "ws"))
+    folder = workspace()
+    app = open_app(Ticketing, folder)
+    app.schedule_conference("MINE", "My own conference", date(2019, 1, 1))
+    app.close()
+    again = open_app(Ticketing, workspace(), readonly=True)
+    assert again.recorder.max_notification_id() == SAMPLE_EVENTS + 1
+    assert rows(SAMPLE_TICKETING)[-1] != rows(folder / "ticketing.sqlite")[-1]
+
+
+def test_without_a_workspace_each_call_is_a_fresh_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.examples.history import workspace
+
+    monkeypatch.delenv("WORKBENCH_WORKSPACE", raising=False)
+    first, second = workspace(), workspace()
+    assert first != second
+    assert rows(first / "ticketing.sqlite") == rows(SAMPLE_TICKETING)

@@ -34,6 +34,7 @@ from workbench.examples.history import (
     HistorySummary,
     copy_sample,
     generate_history,
+    workspace,
 )
 from workbench.live import on_recorded
 from workbench.loader import LoadError, event_types_of, load_events
@@ -121,15 +122,19 @@ __all__ = [
     "to_png",
     "to_svg",
     "use_clock",
+    "workspace",
 ]
 
 
 def default_store() -> str:
-    """The store notebooks use for your own work: ``$WORKBENCH_STORE``, else ``"memory"``.
+    """The store for your own work, as a store string: the folder :func:`workspace` gives.
 
-    ``make lab`` sets it to an SQLite file under ``var/`` (the embedded default
-    store), so what you record survives a kernel restart.
+    ``make lab`` makes it ``var/workspace/`` (kept across kernel restarts);
+    elsewhere it is a fresh temporary copy of the sample history.
+
+    >>> from workbench.examples.ticketing import Ticketing
+    >>> app = open_app(Ticketing, default_store())
+    >>> app.recorder.max_notification_id() >= 4000
+    True
     """
-    import os
-
-    return os.environ.get("WORKBENCH_STORE") or "memory"
+    return str(workspace())

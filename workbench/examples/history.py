@@ -54,6 +54,7 @@ __all__ = [
     "HistorySummary",
     "copy_sample",
     "generate_history",
+    "workspace",
 ]
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -423,3 +424,31 @@ def copy_sample(to: str | Path | None = None) -> Path:
             raise FileExistsError(f"{target} exists already; copy the sample into a new folder")
         shutil.copyfile(source, target)
     return folder
+
+
+WORKSPACE_ENV = "WORKBENCH_WORKSPACE"
+"""Environment variable naming the folder of your own store (``make lab`` sets it)."""
+
+
+def workspace() -> Path:
+    """The embedded default store for your own work: a folder of SQLite files.
+
+    With ``make lab`` it is ``var/workspace/``: the sample history copied there
+    once, then kept, so what you record survives a kernel restart. Set
+    ``WORKBENCH_WORKSPACE`` to use another folder. Without it (tests, a plain
+    kernel) every call gives a fresh temporary copy of the sample.
+    """
+    import os
+
+    folder = os.environ.get(WORKSPACE_ENV)
+    if not folder:
+        return copy_sample()
+    path = Path(folder).expanduser()
+    if not (path / SAMPLE_TICKETING.name).exists():
+        path.mkdir(parents=True, exist_ok=True)
+        import shutil
+
+        for source in (SAMPLE_TICKETING, SAMPLE_SPONSORSHIP):
+            if not (path / source.name).exists():
+                shutil.copyfile(source, path / source.name)
+    return path
