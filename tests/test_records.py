@@ -18,20 +18,7 @@ from workbench.stores import StoreError, open_app
 
 
 def _rows(batches: Any) -> list[Record]:
-    out = []
-    for batch in batches:
-        cols = batch.columns.to_pydict()
-        for i in range(batch.num_rows):
-            out.append(
-                Record(
-                    cols["position"][i],
-                    cols["stream_id"][i],
-                    cols["version"][i],
-                    cols["topic"][i],
-                    batch.state(i),
-                )
-            )
-    return out
+    return [record for batch in batches for record in batch.records()]
 
 
 def _history(app: Ticketing) -> None:

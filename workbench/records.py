@@ -360,6 +360,20 @@ class ArrowBatch:
         value: bytes = self.states[index].as_py()
         return value[:-1]
 
+    def records(self) -> list[Record]:
+        """The batch as :class:`Record` s (slow: for a few rows, not a whole history)."""
+        cols = self.columns.to_pydict()
+        return [
+            Record(
+                cols["position"][i],
+                cols["stream_id"][i],
+                cols["version"][i],
+                cols["topic"][i],
+                self.state(i),
+            )
+            for i in range(self.num_rows)
+        ]
+
 
 def _canonical_ids(raw: pa.Array) -> pa.Array:
     """32-hex ids (how eventsourcing stores UUIDs in SQLite) as dashed UUID strings."""

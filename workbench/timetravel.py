@@ -163,17 +163,7 @@ class TimeTravel:
 
         found: list[Record] = []
         for batch in arrow_batches(self.reader, streams=[self.stream_id]):
-            cols = batch.columns.to_pydict()
-            for i in range(batch.num_rows):
-                found.append(
-                    Record(
-                        cols["position"][i],
-                        cols["stream_id"][i],
-                        cols["version"][i],
-                        cols["topic"][i],
-                        batch.state(i),
-                    )
-                )
+            found.extend(batch.records())
         found.sort(key=lambda r: r.version)
         return found
 
