@@ -23,7 +23,8 @@ test: setup system
 	@WORKBENCH_TEST_POSTGRES_URL=$$(bash scripts/postgres.sh) && export WORKBENCH_TEST_POSTGRES_URL \
 		&& export WORKBENCH_REQUIRE_POSTGRES=1 WORKBENCH_REQUIRE_BROWSER=1 \
 		&& $(MAKE) --no-print-directory lint typecheck \
-		&& $(PY) -m pytest -p no:cacheprovider -q --doctest-modules tests workbench
+		&& $(PY) -m pytest -p no:cacheprovider -q --doctest-modules workbench \
+		&& $(PY) -m pytest -p no:cacheprovider -q tests
 
 setup: $(STAMP) var/.ready
 
