@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -48,3 +49,32 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if kind == "sqlite":
         return str(tmp_path_factory.mktemp("store") / "events.sqlite")
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def make_sales() -> Callable[[int], Any]:
+    """A factory: a Ticketing app (in-memory SQLite) with one conference and ``n`` paid purchases.
+
+    Each purchase is an hour after the one before, from 2018-01-08 09:00 UTC, so the
+    history holds ``2 + 3 * n`` events.
+    """
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from workbench.clock import ManualClock, use_clock
+    from workbench.examples.ticketing import Ticketing
+    from workbench.stores import open_app
+
+    def make(n: int) -> Ticketing:
+        app = open_app(Ticketing, "sqlite::memory:")
+        clock = ManualClock(datetime(2018, 1, 8, 9, 0, tzinfo=UTC))
+        with use_clock(clock):
+            conf = app.schedule_conference("PHP18", "ConFoo PHP 2018", date(2018, 3, 7))
+            app.add_ticket_type(conf, "Standard", Decimal("450.00"), 100)
+            for i in range(n):
+                clock.advance(minutes=60)
+                purchase = app.reserve_tickets(conf, f"Customer {i}", {"Standard": 1})
+                app.pay(purchase, f"PAY-{i}", [f"Delegate {i}"])
+        return app
+
+    return make

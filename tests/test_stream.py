@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -9,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workbench.clock import ManualClock, use_clock
 from workbench.examples.ticketing import Ticketing
 from workbench.live import on_recorded
 from workbench.loader import load_events
@@ -20,17 +20,8 @@ START = datetime(2018, 1, 8, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def app() -> Ticketing:
-    app = open_app(Ticketing, "sqlite::memory:")
-    clock = ManualClock(START)
-    with use_clock(clock):
-        conf = app.schedule_conference("PHP18", "ConFoo PHP 2018", date(2018, 3, 7))
-        app.add_ticket_type(conf, "Standard", Decimal("450.00"), 100)
-        for i in range(10):
-            clock.advance(minutes=60)
-            purchase = app.reserve_tickets(conf, f"Customer {i}", {"Standard": 1})
-            app.pay(purchase, f"PAY-{i}", [f"Delegate {i}"])
-    return app
+def app(make_sales: Callable[[int], Ticketing]) -> Ticketing:
+    return make_sales(10)
 
 
 def test_pages_never_hold_more_than_a_page(app: Ticketing) -> None:
