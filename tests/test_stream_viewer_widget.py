@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,6 @@ from workbench.examples.ticketing import Ticketing
 from workbench.stores import open_app
 from workbench.widgets.stream_viewer import StreamViewer
 from workbench.widgets.time_travel import TimeTravelView
-
-START = datetime(2018, 1, 8, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
