@@ -21,6 +21,8 @@ def _postgres_url_or_skip() -> str:
                 "run the tests with `make test` (it starts the server)"
             )
         pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} or run `make test`")
+    if not url.startswith("postgresql://") or "\n" in url:
+        pytest.fail(f"{POSTGRES_ENV} is not one postgresql:// URL: {url!r}")
     return url
 
 
