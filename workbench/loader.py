@@ -41,10 +41,12 @@ payload of one event).
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -897,6 +899,59 @@ def load_events(
     >>> list(paid.event_type.unique()), len(paid)
     (['TicketPurchase.Paid'], 3)
     """
+    with _collector_paused():
+        return _load_events(
+            source,
+            after=after,
+            upto=upto,
+            event_types=event_types,
+            streams=streams,
+            since=since,
+            until=until,
+            limit=limit,
+            newest=newest,
+            cipher_key=cipher_key,
+            compressor=compressor,
+            env=env,
+            table=table,
+            batch_size=batch_size,
+        )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while loading, as it was afterwards.
+
+    A load makes millions of small objects (UUIDs, Decimals, dicts, lists), none
+    in a reference cycle; each 700 of them would otherwise start a collection
+    that walks the objects made so far (about 15% of a 1M-event load).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_events(
+    source: Source,
+    *,
+    after: int,
+    upto: int | None,
+    event_types: Sequence[str] | str | None,
+    streams: Sequence[str | UUID] | str | UUID | None,
+    since: datetime | str | None,
+    until: datetime | str | None,
+    limit: int | None,
+    newest: int | None,
+    cipher_key: str | None,
+    compressor: str | Any | None,
+    env: Mapping[str, str] | None,
+    table: str | None,
+    batch_size: int,
+) -> pd.DataFrame:
     reader, app_cipher, app_compressor = _reader_of(source, table)
     cipher, comp = resolve_codec(cipher_key=cipher_key, compressor=compressor, env=env)
     cipher = cipher or app_cipher
