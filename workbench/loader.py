@@ -998,6 +998,8 @@ def _load_events(
             where=where,
             newest=newest if start is None and stop is None else None,
             batch_size=batch_size,
+            # the pipeline below starts on a small batch rather than waiting for a big one
+            first_batch_size=min(batch_size, 5_000),
         )
 
     def prepare(batch: ArrowBatch) -> _Prepared:

@@ -131,6 +131,7 @@ class SQLiteRecords:
         where: Sequence[tuple[str, Any]] = (),
         newest: int | None = None,
         batch_size: int = 100_000,
+        first_batch_size: int | None = None,
     ) -> Iterator[ArrowBatch]:
         """See :func:`arrow_batches`."""
         top = self.max_position() if upto is None else upto
@@ -160,8 +161,10 @@ class SQLiteRecords:
             yield from self._arrow_query(inner, params)
             return
         start = after
+        size = first_batch_size or batch_size
         while start < top:
-            stop = min(start + batch_size, top)
+            stop = min(start + size, top)
+            size = batch_size
             yield from self._arrow_query(
                 inner,
                 [start, stop, *params[2:]],
@@ -453,6 +456,7 @@ def arrow_batches(
     where: Sequence[tuple[str, Any]] = (),
     newest: int | None = None,
     batch_size: int = 100_000,
+    first_batch_size: int | None = None,
 ) -> Iterator[ArrowBatch]:
     """Records as :class:`ArrowBatch` es: the fast route for loading many events.
 
@@ -460,7 +464,8 @@ def arrow_batches(
     instead of a Python object per row); any other reader converts its
     :class:`Record` batches. ``streams`` keeps only those stream ids;
     ``newest`` keeps only the newest ``newest`` records (after the other
-    filters). ``where`` adds SQL conditions (``(sql, parameter)`` pairs) on an
+    filters). ``first_batch_size`` makes the first batch of an SQLite store
+    smaller (a pipeline that works on batches gets going sooner). ``where`` adds SQL conditions (``(sql, parameter)`` pairs) on an
     SQLite store and is ignored elsewhere: callers filter again after decoding.
 
     >>> from workbench.examples.ticketing import Ticketing
@@ -480,6 +485,7 @@ def arrow_batches(
             where=where,
             newest=newest,
             batch_size=batch_size,
+            first_batch_size=first_batch_size,
         )
         return
     wanted = set(streams)
