@@ -110,3 +110,42 @@ def test_positions_with_gaps(tmp_path: Path) -> None:
     rows = _rows(arrow_batches(reader, batch_size=3))
     assert [r.position for r in rows] == [1, 3, 4, 6, 7]
     assert rows == [r for batch in reader.batches() for r in batch]
+
+
+@pytest.mark.parametrize(
+    "stream_id",
+    [
+        "0123456789ABCDEF0123456789ABCDEF",  # upper-case hex: canonical, lower-case UUID
+        "not-hex-but-thirty-two-chars-xyz",  # as long as a hex id: kept as it is
+        "short",
+    ],
+)
+def test_ids_of_every_shape_beside_uuid_ids(stream_id: str, tmp_path: Path) -> None:
+    """Batches of 32-hex ids take a vectorised route; any other id in the batch does not."""
+    path = tmp_path / "t.sqlite"
+    app = open_app(Ticketing, path)
+    _history(app)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE stored_events SET originator_id = ? WHERE rowid = 4", (stream_id,))
+    conn.close()
+    reader = open_records(path)
+    rows = _rows(arrow_batches(reader))
+    assert rows == [r for batch in reader.batches() for r in batch]
+    expected = str(UUID(stream_id)) if stream_id.startswith("0123") else stream_id
+    assert rows[3].stream_id == expected
+    assert UUID(rows[0].stream_id)
+
+
+def test_states_stored_as_text_beyond_ascii(tmp_path: Path) -> None:
+    """SQLite counts a text state's length in characters: the batch finds the rows anyway."""
+    path = tmp_path / "t.sqlite"
+    app = open_app(Ticketing, path)
+    _history(app)
+    with sqlite3.connect(path) as conn:
+        text = '{"name":"Montréal €"}'
+        conn.execute("UPDATE stored_events SET state = ? WHERE rowid = 2", (text,))
+    conn.close()
+    reader = open_records(path)
+    rows = _rows(arrow_batches(reader))
+    assert rows == [r for batch in reader.batches() for r in batch]
+    assert rows[1].state == '{"name":"Montréal €"}'.encode()

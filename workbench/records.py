@@ -189,7 +189,8 @@ class SQLiteRecords:
             f"SELECT count(*), {rowids}, group_concat(originator_version), "
             "CAST(group_concat(originator_id, char(10)) AS BLOB), "
             "CAST(group_concat(topic, char(10)) AS BLOB), "
-            "CAST(group_concat(state, char(10)) AS BLOB) "
+            "CAST(group_concat(state, char(10)) AS BLOB), "
+            "group_concat(length(state)) "
             f"FROM ({inner})"
         )
         result: tuple[Any, ...] | None = None
@@ -197,13 +198,16 @@ class SQLiteRecords:
             result = rows[0]
         if result is None or not result[0]:
             return
-        count, positions, versions, ids, topics, joined = result
+        count, positions, versions, ids, topics, joined, lengths = result
         if span is not None:
             if count != span[1] - span[0]:  # gaps in the rowids: read them
                 yield from self._arrow_query(inner, params)
                 return
             positions = None
-        stream_ids = _split_lines(ids, count, pa.string())
+        stream_ids = _dashed_ids(ids, count)
+        if stream_ids is None:
+            lines = _split_lines(ids, count, pa.string())
+            stream_ids = None if lines is None else _by_dictionary(lines, _canonical_ids)
         topic_array = _split_lines(topics, count, pa.string())
         if stream_ids is None or topic_array is None or joined[:1] != b"{":
             # An id or topic held a newline, or the states are not JSON lines (compressed
@@ -217,7 +221,7 @@ class SQLiteRecords:
                     if span is None
                     else np.arange(span[0] + 1, span[1] + 1, dtype=np.int64)
                 ),
-                "stream_id": _by_dictionary(stream_ids, _canonical_ids),
+                "stream_id": stream_ids,
                 "version": pa.array(_ints(versions, count)),
                 "topic": _by_dictionary(topic_array, lambda a: a),
             }
@@ -225,12 +229,17 @@ class SQLiteRecords:
         # A JSON state never holds a raw newline, unless it is corrupt: then the
         # split count is off and the batch reads its states again, row by row.
         refetch = lambda: self._arrow_rows(inner, params).states  # noqa: E731
-        yield ArrowBatch(columns, joined=bytes(joined) + b"\n", refetch=refetch)
+        yield ArrowBatch(
+            columns,
+            joined=bytes(joined) + b"\n",
+            refetch=refetch,
+            offsets=_state_offsets(lengths, count, len(joined) + 1),
+        )
 
     def _arrow_rows(self, inner: str, params: list[Any]) -> ArrowBatch:
         rows = [r for chunk in self._query(inner, params) for r in chunk]
         return _records_to_batch(
-            [Record(p, _stream_id(o), v, t, bytes(s)) for p, o, v, t, s in rows]
+            [Record(p, _stream_id(o), v, t, _state_bytes(s)) for p, o, v, t, s in rows]
         )
 
     def max_position(self) -> int:
@@ -260,7 +269,7 @@ class SQLiteRecords:
         sql += " ORDER BY rowid"
         yield from _rebatch(
             (
-                [Record(p, _stream_id(o), v, t, bytes(s)) for p, o, v, t, s in rows]
+                [Record(p, _stream_id(o), v, t, _state_bytes(s)) for p, o, v, t, s in rows]
                 for rows in self._query(sql, params)
             ),
             batch_size,
@@ -272,7 +281,7 @@ class SQLiteRecords:
             f"FROM {self.table} ORDER BY rowid DESC LIMIT ?"
         )
         rows = [r for chunk in self._query(sql, (count,)) for r in chunk]
-        return [Record(p, _stream_id(o), v, t, bytes(s)) for p, o, v, t, s in reversed(rows)]
+        return [Record(p, _stream_id(o), v, t, _state_bytes(s)) for p, o, v, t, s in reversed(rows)]
 
 
 @dataclass
@@ -328,11 +337,13 @@ class ArrowBatch:
         states: pa.Array | None = None,
         joined: bytes | None = None,
         refetch: Any = None,
+        offsets: np.ndarray[Any, np.dtype[np.int64]] | None = None,
     ) -> None:
         self.columns = columns
         self._states = states
         self._joined = joined
         self._refetch = refetch
+        self._offsets = offsets
 
     @property
     def num_rows(self) -> int:
@@ -342,7 +353,14 @@ class ArrowBatch:
     def states(self) -> pa.Array:
         if self._states is None:
             assert self._joined is not None
-            states = _split_lines(self._joined, self.num_rows, pa.large_binary(), ended=True)
+            if self._offsets is not None:
+                # Each state's length is known: no need to look for the newlines.
+                data = pa.py_buffer(self._joined)
+                states = pa.Array.from_buffers(
+                    pa.large_binary(), self.num_rows, [None, pa.py_buffer(self._offsets), data]
+                )
+            else:
+                states = _split_lines(self._joined, self.num_rows, pa.large_binary(), ended=True)
             if states is None:
                 states = self._refetch()
                 self._joined = None
@@ -427,6 +445,56 @@ def _split_lines(
     return array if kind == large else array.cast(kind)
 
 
+def _state_bytes(state: bytes | str) -> bytes:
+    """A stored state as bytes (a foreign store may hold it as text)."""
+    return state.encode() if isinstance(state, str) else bytes(state)
+
+
+def _state_offsets(
+    lengths: bytes | str | None, count: int, size: int
+) -> np.ndarray[Any, np.dtype[np.int64]] | None:
+    """Offsets of newline-joined states (each with its newline) from their lengths.
+
+    ``None`` unless the lengths add up to ``size`` (a state stored as text with
+    characters beyond ASCII, whose length SQLite counts in characters).
+    """
+    if lengths is None or not count:
+        return None
+    values = _ints(lengths, count)
+    if len(values) != count:
+        return None
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(values + 1, out=offsets[1:])
+    return offsets if int(offsets[-1]) == size else None
+
+
+_HEX_DIGITS = np.zeros(256, dtype=bool)
+_HEX_DIGITS[list(b"0123456789abcdefABCDEF")] = True
+_LOWER = np.arange(256, dtype=np.uint8)
+_LOWER[list(b"ABCDEF")] = list(b"abcdef")
+_DASHED = np.array(
+    [*range(8), -1, *range(8, 12), -1, *range(12, 16), -1, *range(16, 20), -1, *range(20, 32)]
+)
+
+
+def _dashed_ids(blob: bytes, count: int) -> pa.Array | None:
+    """Newline-joined 32-hex ids as dashed lowercase UUID strings, vectorised.
+
+    ``None`` unless every id is 32 hex digits (then :func:`_canonical_ids` does it).
+    """
+    if not count or len(blob) != 33 * count - 1:
+        return None
+    rows = np.frombuffer(blob + b"\n", dtype=np.uint8).reshape(count, 33)
+    if not (rows[:, 32] == 10).all() or not _HEX_DIGITS[rows[:, :32]].all():
+        return None
+    out = _LOWER[rows[:, np.where(_DASHED < 0, 0, _DASHED)]]
+    out[:, _DASHED < 0] = ord("-")
+    offsets = np.arange(0, 36 * (count + 1), 36, dtype=np.int32)
+    return pa.Array.from_buffers(
+        pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(out.tobytes())]
+    )
+
+
 def _by_dictionary(lines: pa.Array, convert: Any) -> pa.Array:
     """Values ending in a newline, stripped and converted once per distinct value."""
     encoded = pc.dictionary_encode(lines)
@@ -465,8 +533,9 @@ def arrow_batches(
     :class:`Record` batches. ``streams`` keeps only those stream ids;
     ``newest`` keeps only the newest ``newest`` records (after the other
     filters). ``first_batch_size`` makes the first batch of an SQLite store
-    smaller (a pipeline that works on batches gets going sooner). ``where`` adds SQL conditions (``(sql, parameter)`` pairs) on an
-    SQLite store and is ignored elsewhere: callers filter again after decoding.
+    smaller (a pipeline that works on batches gets going sooner). ``where``
+    adds SQL conditions (``(sql, parameter)`` pairs) on an SQLite store and
+    is ignored elsewhere: callers filter again after decoding.
 
     >>> from workbench.examples.ticketing import Ticketing
     >>> from workbench.stores import open_app
