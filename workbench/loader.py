@@ -428,7 +428,12 @@ def _object_array(values: Sequence[Any]) -> np.ndarray[Any, Any]:
 
 
 def _by_unique(data: pa.Array, convert: Any) -> np.ndarray[Any, Any]:
-    """Convert each distinct value once, then spread the results back over the rows."""
+    """Convert each distinct value once, then spread the results back over the rows.
+
+    Values that hardly repeat (a sample decides) are converted row by row.
+    """
+    if len(data) > 2000 and pc.count_distinct(data.slice(0, 1000)).as_py() > 900:
+        return _object_array([None if v is None else convert(v) for v in data.to_pylist()])
     encoded = pc.dictionary_encode(data)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
@@ -436,6 +441,23 @@ def _by_unique(data: pa.Array, convert: Any) -> np.ndarray[Any, Any]:
     table = _object_array([*uniques, None])
     indices = encoded.indices.fill_null(len(uniques)).to_numpy(zero_copy_only=False)
     return table[indices]  # type: ignore[no-any-return]
+
+
+_HEX = np.zeros(256, dtype=bool)
+_HEX[list(b"0123456789abcdefABCDEF")] = True
+
+
+def _all_hex32(strings: pa.Array) -> bool:
+    """Whether every value (nulls aside) is 32 hex digits: what :func:`_fast_uuid` needs."""
+    hexes = pc.drop_null(strings).cast(pa.string())
+    if len(hexes) == 0:
+        return True
+    if pc.min_max(pc.binary_length(hexes)).as_py() != {"min": 32, "max": 32}:
+        return False
+    offsets = np.frombuffer(hexes.buffers()[1], dtype=np.int32)
+    first, last = int(offsets[hexes.offset]), int(offsets[hexes.offset + len(hexes)])
+    digits = np.frombuffer(hexes.buffers()[2], dtype=np.uint8)[first:last]
+    return bool(np.count_nonzero(_HEX.take(digits)) == len(digits))
 
 
 def _datetimes(data: pa.Array, label: str, ctx: _Context) -> Any:
@@ -461,11 +483,7 @@ def _decode_encoding(array: pa.Array, label: str, ctx: _Context) -> Any:
             if name == "datetime_iso":
                 return _datetimes(data, label, ctx)
             if name == "uuid_hex":
-                hexes = pc.drop_null(data)
-                if (
-                    pc.all(pc.match_substring_regex(hexes, "^[0-9a-fA-F]{32}$")).as_py()
-                    is not False
-                ):
+                if _all_hex32(data):
                     return _by_unique(data, _fast_uuid)
                 return _by_unique(data, UUID)
             if name in DECODERS:

@@ -468,13 +468,8 @@ def _state_offsets(
     return offsets if int(offsets[-1]) == size else None
 
 
-_HEX_DIGITS = np.zeros(256, dtype=bool)
-_HEX_DIGITS[list(b"0123456789abcdefABCDEF")] = True
-_LOWER = np.arange(256, dtype=np.uint8)
-_LOWER[list(b"ABCDEF")] = list(b"abcdef")
-_DASHED = np.array(
-    [*range(8), -1, *range(8, 12), -1, *range(12, 16), -1, *range(16, 20), -1, *range(20, 32)]
-)
+_HEX_OR_NEWLINE = np.zeros(256, dtype=bool)
+_HEX_OR_NEWLINE[list(b"0123456789abcdefABCDEF\n")] = True
 
 
 def _dashed_ids(blob: bytes, count: int) -> pa.Array | None:
@@ -484,14 +479,18 @@ def _dashed_ids(blob: bytes, count: int) -> pa.Array | None:
     """
     if not count or len(blob) != 33 * count - 1:
         return None
-    rows = np.frombuffer(blob + b"\n", dtype=np.uint8).reshape(count, 33)
-    if not (rows[:, 32] == 10).all() or not _HEX_DIGITS[rows[:, :32]].all():
+    data = np.frombuffer(blob + b"\n", dtype=np.uint8)
+    rows = data.reshape(count, 33)
+    if np.count_nonzero(_HEX_OR_NEWLINE.take(data)) != len(data) or not (rows[:, 32] == 10).all():
         return None
-    out = _LOWER[rows[:, np.where(_DASHED < 0, 0, _DASHED)]]
-    out[:, _DASHED < 0] = ord("-")
+    out = np.empty((count, 36), dtype=np.uint8)
+    for (a, b), at in zip(_UUID_SLICES, (0, 9, 14, 19, 24), strict=True):
+        out[:, at : at + b - a] = rows[:, a:b]
+    out[:, [8, 13, 18, 23]] = ord("-")
+    out |= 0x20  # lower case: hex letters only; digits and "-" have the bit already
     offsets = np.arange(0, 36 * (count + 1), 36, dtype=np.int32)
     return pa.Array.from_buffers(
-        pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(out.tobytes())]
+        pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(out)]
     )
 
 
