@@ -1283,7 +1283,9 @@ def _assemble(
         order.update(dict.fromkeys(frame.columns))
     df = _concat(frames) if len(frames) > 1 else frames[0]
     if objects:
-        df = df.assign(**objects)
+        # a new frame of the same arrays: no copy (``assign`` would copy every object column)
+        arrays = {name: df[name].array for name in df.columns}
+        df = pd.DataFrame({**arrays, **objects}, copy=False)
         order.update(dict.fromkeys(objects))
     df = _sorted(df) if len(frames) > 1 else df
     payload = [c for c in order if c not in FIXED_COLUMNS and c != "error"]
