@@ -164,6 +164,9 @@ class SQLiteRecords:
         size = first_batch_size or batch_size
         while start < top:
             stop = min(start + size, top)
+            if first_batch_size and stop == top and top - start > first_batch_size:
+                # The last batch is small too: a pipeline has little left to do at the end.
+                stop = top - first_batch_size
             size = batch_size
             yield from self._arrow_query(
                 inner,
@@ -531,8 +534,9 @@ def arrow_batches(
     instead of a Python object per row); any other reader converts its
     :class:`Record` batches. ``streams`` keeps only those stream ids;
     ``newest`` keeps only the newest ``newest`` records (after the other
-    filters). ``first_batch_size`` makes the first batch of an SQLite store
-    smaller (a pipeline that works on batches gets going sooner). ``where``
+    filters). ``first_batch_size`` makes the first and last batches of an
+    SQLite store smaller (a pipeline that works on batches gets going sooner
+    and has less left to do at the end). ``where``
     adds SQL conditions (``(sql, parameter)`` pairs) on an SQLite store and
     is ignored elsewhere: callers filter again after decoding.
 
