@@ -234,7 +234,7 @@ class SQLiteRecords:
         refetch = lambda: self._arrow_rows(inner, params).states  # noqa: E731
         yield ArrowBatch(
             columns,
-            joined=bytes(joined) + b"\n",
+            joined=_with_newline(joined),
             refetch=refetch,
             offsets=_state_offsets(lengths, count, len(joined) + 1),
         )
@@ -338,7 +338,7 @@ class ArrowBatch:
         self,
         columns: pa.Table,
         states: pa.Array | None = None,
-        joined: bytes | None = None,
+        joined: bytes | bytearray | None = None,
         refetch: Any = None,
         offsets: np.ndarray[Any, np.dtype[np.int64]] | None = None,
     ) -> None:
@@ -428,7 +428,7 @@ def _ints(text: bytes | str | None, count: int) -> np.ndarray[Any, np.dtype[np.i
 
 
 def _split_lines(
-    blob: bytes, count: int, kind: pa.DataType, *, ended: bool = False
+    blob: bytes | bytearray, count: int, kind: pa.DataType, *, ended: bool = False
 ) -> pa.Array | None:
     """Newline-joined values as an array whose values keep their trailing newline.
 
@@ -446,6 +446,14 @@ def _split_lines(
     large = pa.large_binary() if kind == pa.binary() else pa.large_string()
     array = pa.Array.from_buffers(large, count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
     return array if kind == large else array.cast(kind)
+
+
+def _with_newline(joined: bytes) -> bytearray:
+    """The joined states and a final newline, in a buffer of our own (the loader writes to it)."""
+    buffer = bytearray(len(joined) + 1)
+    buffer[:-1] = joined
+    buffer[-1] = 10
+    return buffer
 
 
 def _state_bytes(state: bytes | str) -> bytes:
