@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import sqlite3
 import subprocess
@@ -429,6 +430,24 @@ def test_sqlite_without_event_tables(tmp_path: Path) -> None:
     with pytest.raises(LoadError, match="without eventsourcing event tables"):
         load_events(path)
     assert _digest(path) == before
+
+
+def test_a_state_whose_timestamp_is_not_first_loads_the_same(
+    ticketing_file: tuple[Path, Ticketing],
+) -> None:
+    """A batch whose states cannot all have their timestamp split off is parsed whole."""
+    path, app = ticketing_file
+    with sqlite3.connect(path) as conn:
+        (state,) = conn.execute("SELECT state FROM stored_events WHERE rowid = 5").fetchone()
+        data = json.loads(state)
+        moved = {k: v for k, v in data.items() if k != "timestamp"} | {
+            "timestamp": data["timestamp"]
+        }
+        conn.execute(
+            "UPDATE stored_events SET state = ? WHERE rowid = 5", (json.dumps(moved).encode(),)
+        )
+    conn.close()
+    assert_same_as_mapper(load_events(path), app)
 
 
 def test_a_corrupt_event_is_marked_and_the_rest_loads(

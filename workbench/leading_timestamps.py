@@ -68,12 +68,15 @@ def split_leading_timestamps(
         states.offset : states.offset + count + 1
     ]
     starts, ends = offsets[:-1], offsets[1:]
-    if int((ends - starts).min()) < _AT + max(_LENGTHS) + 3:
-        return None  # too short to hold the longer form and what follows: look no further
+    sizes = ends - starts
+    if int(sizes.min()) < _AT + _LENGTHS[0] + 3:
+        return None  # too short for a timestamp and what must follow it
     raw = np.frombuffer(data, dtype=np.uint8)
     if not raw.flags.writeable:
         return None
     short = raw[starts + _AT + _LENGTHS[0]] == _QUOTE
+    if not short.all() and int(sizes[~short].min()) < _AT + _LENGTHS[1] + 3:
+        return None
     length = np.where(short, _LENGTHS[0], _LENGTHS[1])
     close = starts + _AT + length  # the closing quote of the ISO string
     ok = (raw[close] == _QUOTE) & (raw[close + 1] == _BRACE)
@@ -109,12 +112,13 @@ def _gather(data: pa.Buffer, starts: np.ndarray[Any, Any], ends: np.ndarray[Any,
     # A binary view holds a value of up to 12 bytes itself; a longer one as its first
     # four bytes, a buffer index (0) and an offset into that buffer.
     small = lengths <= 12
-    inline = np.minimum(starts[:, None] + np.arange(12), len(raw) - 1)
-    head = raw[inline]
-    head[np.arange(12) >= lengths[:, None]] = 0
-    views[:, 4:8] = head[:, :4]
-    views[small, 8:16] = head[small, 4:12]
     large = ~small
+    views[large, 4:8] = raw[starts[large, None] + np.arange(4)]
     views[large, 12:16] = starts[large].astype(np.int32).view(np.uint8).reshape(-1, 4)
+    if small.any():
+        inline = np.minimum(starts[small, None] + np.arange(12), len(raw) - 1)
+        head = raw[inline]
+        head[np.arange(12) >= lengths[small, None]] = 0
+        views[small, 4:16] = head
     array = pa.Array.from_buffers(pa.binary_view(), count, [None, pa.py_buffer(views), data])
     return array.cast(pa.large_binary())
