@@ -611,19 +611,6 @@ class _Prepared:
     """Every row's timestamp, when it was split off the states before parsing them."""
 
 
-def _prepare(
-    batch: ArrowBatch, ctx: _Context, *, cipher: Any, compressor: Any, where: str
-) -> _Prepared:
-    """The part of loading a batch that runs outside the GIL: group rows, parse JSON."""
-    return _parse_groups(_group(batch, cipher=cipher, compressor=compressor, where=where), ctx)
-
-
-def _split(batch: ArrowBatch) -> ArrowBatch:
-    """The batch with its states split into rows (done in the reading thread)."""
-    _ = batch.states
-    return batch
-
-
 def _group(batch: ArrowBatch, *, cipher: Any, compressor: Any, where: str) -> _Prepared:
     """Put the batch's rows in topic order (groups not parsed yet)."""
     if cipher is not None or compressor is not None:
@@ -1113,17 +1100,17 @@ def _load_events(
             first_batch_size=min(batch_size, 5_000),
         )
 
-    def prepare(batch: ArrowBatch) -> _Prepared:
-        return _prepare(batch, ctx, cipher=cipher, compressor=comp, where=reader.description)
+    def group(batch: ArrowBatch) -> _Prepared:
+        return _group(batch, cipher=cipher, compressor=comp, where=reader.description)
 
     if _PIPELINE and isinstance(reader, SQLiteRecords) and reader.path and limit is None:
-        # A pipeline: one thread reads from SQLite and splits the states, one groups
-        # them by topic and parses JSON (both mostly outside the GIL), while this
-        # thread decodes the batch before.
-        read = _prefetch(_split(b) for b in batches)
-        prepared: Iterator[_Prepared] = _prefetch(prepare(b) for b in read)
+        # A pipeline: one thread reads from SQLite and groups the rows by topic, one
+        # parses each group's JSON (both mostly outside the GIL), while this thread
+        # decodes the batch before.
+        grouped = _prefetch(group(b) for b in batches)
+        prepared: Iterator[_Prepared] = _prefetch(_parse_groups(g, ctx) for g in grouped)
     else:
-        prepared = (prepare(b) for b in batches)
+        prepared = (_parse_groups(group(b), ctx) for b in batches)
     filters = (newest, limit, start, stop)
     unfiltered = not (topics or stream_ids or where) and all(f is None for f in filters)
     objects: dict[str, np.ndarray[Any, Any]] | None = None
