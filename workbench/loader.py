@@ -5,17 +5,23 @@ and decodes their JSON itself: a history written by an application that is
 not installed loads just as well, and nothing in the history gets to run.
 
 How it is fast: SQLite builds each batch of 50,000 rows as a few large
-strings (see :func:`workbench.records.arrow_batches`); the rows are grouped
-by topic (one Arrow take) and each group's JSON lines are parsed by pyarrow in
-one go, with the schema learnt from the first lines and ISO strings kept as
-strings. Reading and parsing run in a thread (outside the GIL) while the
-previous batch is decoded: eventsourcing's encoded values (``uuid_hex``,
-``decimal_str``, ``datetime_iso``, ...) column by column, each distinct value
-once, nested values each distinct value once; then each type's columns are
-scattered into position order. A group that pyarrow cannot parse exactly (a
-corrupt row, an integer beyond 2**63, which pyarrow would turn into a float, a
-field whose type changes) is parsed row by row with Python's ``json`` instead;
-a corrupt row is kept, marked in an ``error`` column.
+strings (see :func:`workbench.records.arrow_batches`; the first and last
+batches are small, so the stages below overlap from start to end). One
+thread reads a batch and puts its rows in topic order, cutting each state's
+leading timestamp out from its fixed place as it does
+(:mod:`workbench.leading_timestamps`); a second thread parses each topic's
+JSON lines with pyarrow in one go, with the schema learnt from the first
+lines and ISO strings kept as strings; meanwhile this thread decodes the
+batch before: eventsourcing's encoded values (``uuid_hex``, ``decimal_str``,
+``datetime_iso``, ...) column by column, each distinct value once, nested
+values each distinct value once; then each type's columns are scattered into
+position order, object columns straight into arrays for the whole load.
+Python's cyclic garbage collector is paused and Arrow allocates from the
+system allocator while loading (both as they were afterwards). A group that
+pyarrow cannot parse exactly (a corrupt row, an integer beyond 2**63, which
+pyarrow would turn into a float, a field whose type changes) is parsed row
+by row with Python's ``json`` instead; a corrupt row is kept, marked in an
+``error`` column.
 
 Filters go into the query: ``event_types`` (as topics) and the position range
 (``after``/``upto``) always; ``streams`` on SQLite (through the primary key
