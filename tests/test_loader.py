@@ -523,3 +523,24 @@ def test_timestamps_are_utc_aware_and_exact() -> None:
     assert ts == datetime(2018, 1, 1, 12, 0, 0, 250_001, tzinfo=UTC)
     assert str(ts.tz) == "UTC"
     assert not math.isnan(ts.timestamp())
+
+
+def test_a_load_leaves_the_garbage_collector_and_arrow_pool_as_they_were(tmp_path: Path) -> None:
+    """The loader pauses the collector and switches Arrow's allocator only while it loads."""
+    import gc
+
+    import pyarrow as pa
+
+    pool = pa.default_memory_pool().backend_name
+    app = open_app(Ticketing, tmp_path / "t.sqlite")
+    ticketing_history(app)
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            assert len(load_events(tmp_path / "t.sqlite"))
+            with pytest.raises(LoadError):
+                load_events(tmp_path / "missing.sqlite")
+            assert gc.isenabled() is enabled
+            assert pa.default_memory_pool().backend_name == pool
+        finally:
+            gc.enable()

@@ -982,6 +982,32 @@ def _time_bounds(
     return parse(since, "since"), parse(until, "until")
 
 
+@contextmanager
+def _load_settings() -> Iterator[None]:
+    """Settings for a big load, put back as they were afterwards.
+
+    - Python's cyclic garbage collector is off. A load makes millions of small
+      objects (UUIDs, Decimals, dicts, lists), none in a reference cycle; each
+      700 of them would otherwise start a collection that walks the objects
+      made so far (about 15% of a 1M-event load).
+    - Arrow allocates from the system allocator. pyarrow's default (mimalloc)
+      hands the loader's many large, short-lived buffers back to the operating
+      system and faults them in again: about 0.7 s of system time in a 1M-event
+      load here. Buffers remember their pool, so switching is safe.
+    """
+    enabled = gc.isenabled()
+    pool = pa.default_memory_pool()
+    gc.disable()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(pool)
+        if enabled:
+            gc.enable()
+
+
+@_load_settings()
 def load_events(
     source: Source,
     *,
@@ -1024,67 +1050,7 @@ def load_events(
     >>> list(paid.event_type.unique()), len(paid)
     (['TicketPurchase.Paid'], 3)
     """
-    with _load_settings():
-        return _load_events(
-            source,
-            after=after,
-            upto=upto,
-            event_types=event_types,
-            streams=streams,
-            since=since,
-            until=until,
-            limit=limit,
-            newest=newest,
-            cipher_key=cipher_key,
-            compressor=compressor,
-            env=env,
-            table=table,
-            batch_size=batch_size,
-        )
 
-
-@contextmanager
-def _load_settings() -> Iterator[None]:
-    """Settings for a big load, put back as they were afterwards.
-
-    - Python's cyclic garbage collector is off. A load makes millions of small
-      objects (UUIDs, Decimals, dicts, lists), none in a reference cycle; each
-      700 of them would otherwise start a collection that walks the objects
-      made so far (about 15% of a 1M-event load).
-    - Arrow allocates from the system allocator. pyarrow's default (mimalloc)
-      hands the loader's many large, short-lived buffers back to the operating
-      system and faults them in again: about 0.7 s of system time in a 1M-event
-      load here. Buffers remember their pool, so switching is safe.
-    """
-    enabled = gc.isenabled()
-    pool = pa.default_memory_pool()
-    gc.disable()
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(pool)
-        if enabled:
-            gc.enable()
-
-
-def _load_events(
-    source: Source,
-    *,
-    after: int,
-    upto: int | None,
-    event_types: Sequence[str] | str | None,
-    streams: Sequence[str | UUID] | str | UUID | None,
-    since: datetime | str | None,
-    until: datetime | str | None,
-    limit: int | None,
-    newest: int | None,
-    cipher_key: str | None,
-    compressor: str | Any | None,
-    env: Mapping[str, str] | None,
-    table: str | None,
-    batch_size: int,
-) -> pd.DataFrame:
     reader, app_cipher, app_compressor = _reader_of(source, table)
     cipher, comp = resolve_codec(cipher_key=cipher_key, compressor=compressor, env=env)
     cipher = cipher or app_cipher
