@@ -15,7 +15,7 @@ lines and ISO strings kept as strings; meanwhile this thread decodes the
 batch before: eventsourcing's encoded values (``uuid_hex``, ``decimal_str``,
 ``datetime_iso``, ...) column by column, each distinct value once, nested
 values each distinct value once; then each type's columns are scattered into
-position order, object columns straight into arrays for the whole load.
+position order.
 Python's cyclic garbage collector is paused and Arrow allocates from the
 system allocator while loading (both as they were afterwards). A group that
 pyarrow cannot parse exactly (a corrupt row, an integer beyond 2**63, which
@@ -695,11 +695,6 @@ def _parse_groups(prepared: _Prepared, ctx: _Context) -> _Prepared:
 
 def _convert(prepared: _Prepared, ctx: _Context) -> pd.DataFrame:
     """Decode a prepared batch into a frame in position order."""
-    return pd.DataFrame(_convert_columns(prepared, ctx), copy=False)
-
-
-def _convert_columns(prepared: _Prepared, ctx: _Context) -> dict[str, Any]:
-    """Decode a prepared batch into columns in position order."""
     parts: dict[str, list[tuple[np.ndarray[Any, Any], Any]]] = {}
     for topic, first, last, table, group in prepared.groups:
         event_type = short_name(topic)
@@ -722,7 +717,7 @@ def _convert_columns(prepared: _Prepared, ctx: _Context) -> dict[str, Any]:
         frame["timestamp"] = _scatter(total, pieces, timestamps=True)
     for name, pieces in parts.items():
         frame[name] = _nullable(_scatter(total, pieces))
-    return frame
+    return pd.DataFrame(frame, copy=False)
 
 
 def _nullable(values: Any) -> Any:
@@ -738,64 +733,6 @@ def _nullable(values: Any) -> Any:
             return pd.arrays.BooleanArray(values, mask)
         return pd.arrays.IntegerArray(values, mask)
     return values
-
-
-class _ObjectColumns:
-    """Batches of columns gathered into one load, object columns written in place.
-
-    Concatenating a million-row object column at the end touches every object
-    again, long after it was made; writing each batch into an array for the
-    whole load as it is decoded does that work while the other threads still
-    read and parse. A column that has another kind in some batch (a number, a
-    string) is put back into the batches' frames, to be concatenated as usual.
-    ``capacity`` is the most rows the load can have.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.frames: list[pd.DataFrame] = []
-        self.arrays: dict[str, np.ndarray[Any, Any]] = {}
-        self.spans: list[tuple[int, int, set[str]]] = []
-        self.other: set[str] = set()
-        self.rows = 0
-        self.order: dict[str, None] = {}
-
-    def add(self, columns: dict[str, Any]) -> None:
-        start = self.rows
-        count = len(columns["position"])
-        self.order.update(dict.fromkeys(columns))
-        moved: set[str] = set()
-        for name, column in columns.items():
-            if name in FIXED_COLUMNS:
-                continue
-            is_object = isinstance(column, np.ndarray) and column.dtype == object
-            if not is_object or name in self.other or start + count > self.capacity:
-                self._keep_apart(name)
-                continue
-            array = self.arrays.get(name)
-            if array is None:
-                array = self.arrays[name] = np.full(self.capacity, None, dtype=object)
-            array[start : start + count] = column
-            moved.add(name)
-        rest = {k: v for k, v in columns.items() if k not in moved}
-        self.frames.append(pd.DataFrame(rest, copy=False))
-        self.spans.append((start, count, moved))
-        self.rows += count
-
-    def _keep_apart(self, name: str) -> None:
-        """From now on ``name`` is concatenated from the frames like any column."""
-        self.other.add(name)
-        array = self.arrays.pop(name, None)
-        if array is None:
-            return
-        for frame, (start, count, moved) in zip(self.frames, self.spans, strict=True):
-            if name in moved:
-                frame[name] = array[start : start + count]
-                moved.discard(name)
-
-    def columns(self) -> dict[str, np.ndarray[Any, Any]]:
-        """The object columns, as long as the load."""
-        return {name: array[: self.rows] for name, array in self.arrays.items()}
 
 
 def _scatter(total: int, pieces: list[tuple[Any, Any]], *, timestamps: bool = False) -> Any:
@@ -1104,27 +1041,15 @@ def load_events(
         prepared: Iterator[_Prepared] = _prefetch(_parse_groups(g, ctx) for g in grouped)
     else:
         prepared = (_parse_groups(group(b), ctx) for b in batches)
-    filters = (newest, limit, start, stop)
-    unfiltered = not (topics or stream_ids or where) and all(f is None for f in filters)
-    objects: dict[str, np.ndarray[Any, Any]] | None = None
-    first: list[str] | None = None
-    if unfiltered and isinstance(reader, SQLiteRecords) and reader.path:
-        # Every row in (after, last] comes: object columns go straight into arrays
-        # for the whole load, so no slow concatenation of them is left for the end.
-        sink = _ObjectColumns(capacity=last - after)
-        for item in prepared:
-            sink.add(_convert_columns(item, ctx))
-        frames, objects, first = sink.frames, sink.columns(), list(sink.order)
-    else:
-        for item in prepared:
-            parts = [_convert(item, ctx)]
-            if start is not None or stop is not None:
-                parts = [_in_range(p, start, stop) for p in parts]
-            frames.extend(p for p in parts if len(p))
-            count += sum(len(p) for p in parts)
-            if limit is not None and newest is None and count >= limit:
-                break
-    df = _assemble(frames, objects, first)
+    for item in prepared:
+        parts = [_convert(item, ctx)]
+        if start is not None or stop is not None:
+            parts = [_in_range(p, start, stop) for p in parts]
+        frames.extend(p for p in parts if len(p))
+        count += sum(len(p) for p in parts)
+        if limit is not None and newest is None and count >= limit:
+            break
+    df = _assemble(frames)
     if newest is not None:
         df = df.iloc[-newest:] if newest else df.iloc[:0]
     if limit is not None:
@@ -1258,31 +1183,17 @@ def event_types_of(source: Source) -> list[str]:
     return sorted({short_name(t) for t in _distinct_topics(reader)})
 
 
-def _assemble(
-    frames: list[pd.DataFrame],
-    objects: dict[str, np.ndarray[Any, Any]] | None = None,
-    first: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """One frame from the batches' frames, and object columns as long as all of them.
-
-    Payload columns come in the order they were first seen (``first`` when given).
-    """
+def _assemble(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in FIXED_COLUMNS})
         empty["position"] = empty["position"].astype("int64")
         empty["version"] = empty["version"].astype("int64")
         empty["timestamp"] = pd.Series(dtype="datetime64[us, UTC]")
         return empty
-    order: dict[str, None] = dict.fromkeys(first or ())
+    order: dict[str, None] = {}
     for frame in frames:
         order.update(dict.fromkeys(frame.columns))
-    df = _concat(frames) if len(frames) > 1 else frames[0]
-    if objects:
-        # a new frame of the same arrays: no copy (``assign`` would copy every object column)
-        arrays = {name: df[name].array for name in df.columns}
-        df = pd.DataFrame({**arrays, **objects}, copy=False)
-        order.update(dict.fromkeys(objects))
-    df = _sorted(df) if len(frames) > 1 else df
+    df = _sorted(_concat(frames)) if len(frames) > 1 else frames[0]
     payload = [c for c in order if c not in FIXED_COLUMNS and c != "error"]
     columns = FIXED_COLUMNS + payload + (["error"] if "error" in order else [])
     df = df[columns]
