@@ -226,7 +226,7 @@ class SQLiteRecords:
                 ),
                 "stream_id": stream_ids,
                 "version": pa.array(_ints(versions, count)),
-                "topic": _by_dictionary(topic_array, lambda a: a),
+                "topic": _topic_dictionary(topic_array),
             }
         )
         # A JSON state never holds a raw newline, unless it is corrupt: then the
@@ -327,8 +327,8 @@ class RecorderRecords:
 class ArrowBatch:
     """A batch of raw records as Arrow columns (see :func:`arrow_batches`).
 
-    ``columns`` has ``position`` and ``version`` (int64), ``stream_id`` and
-    ``topic`` (string). ``states`` (large_binary) holds each row's stored
+    ``columns`` has ``position`` and ``version`` (int64), ``stream_id``
+    (string) and ``topic`` (string, or a dictionary of strings). ``states`` (large_binary) holds each row's stored
     state bytes *followed by a newline*, so that the rows of JSON states,
     taken together, are newline-delimited JSON ready for a JSON-lines parser.
     ``joined`` is all the rows' states that way, as one buffer.
@@ -503,6 +503,13 @@ def _dashed_ids(blob: bytes, count: int) -> pa.Array | None:
     return pa.Array.from_buffers(
         pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(out)]
     )
+
+
+def _topic_dictionary(lines: pa.Array) -> pa.DictionaryArray:
+    """Topics ending in a newline as a dictionary array (few distinct topics, many rows)."""
+    encoded = pc.dictionary_encode(lines)
+    topics = pc.utf8_slice_codeunits(encoded.dictionary, 0, -1)
+    return pa.DictionaryArray.from_arrays(encoded.indices, topics)
 
 
 def _by_dictionary(lines: pa.Array, convert: Any) -> pa.Array:
