@@ -89,6 +89,7 @@ _ZLIB_TOPIC = "eventsourcing.compressor:ZlibCompressor"
 _BLOCK_SIZE = 1 << 20
 _PARSE_THREADS = True
 _PIPELINE = True
+_DEPTH = 3  # batches a pipeline stage may run ahead (evens out uneven batches)
 
 
 class LoadError(StoreError):
@@ -1067,7 +1068,7 @@ def _prefetch(batches: Iterator[T]) -> Iterator[T]:
     SQLite and pyarrow release the GIL while they work, so stages overlap.
     """
     done = object()
-    queue: Queue[Any] = Queue(maxsize=1)
+    queue: Queue[Any] = Queue(maxsize=_DEPTH)
     stop = threading.Event()
 
     def produce() -> None:
