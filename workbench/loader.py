@@ -380,11 +380,11 @@ def _nested(array: pa.Array, label: str, ctx: _Context) -> np.ndarray[Any, Any]:
             if len(np.unique(codes)) < len(codes) // 2:
                 codes = _codes(array)
                 assert codes is not None
-                _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+                inverse, first = _first_of_each(codes)
                 if len(first) < len(array) // 2:
                     distinct = array.take(pa.array(first))
                     uniques = _object_array(_python_values(distinct, label, ctx))
-                    return uniques[inverse.reshape(-1)]  # type: ignore[no-any-return]
+                    return uniques[inverse]  # type: ignore[no-any-return]
         else:
             key = None
             sample = _key(array.slice(0, 1000))
@@ -394,11 +394,23 @@ def _nested(array: pa.Array, label: str, ctx: _Context) -> np.ndarray[Any, Any]:
                 encoded = pc.dictionary_encode(key)
                 indices = encoded.indices.to_numpy(zero_copy_only=False)
                 if len(encoded.dictionary) < len(array) // 2:
-                    _, first = np.unique(indices, return_index=True)
+                    first = _first_of_each(indices)[1]
                     distinct = array.take(pa.array(first))
                     uniques = _object_array(_python_values(distinct, label, ctx))
                     return uniques[indices]  # type: ignore[no-any-return]
     return _object_array(_python_values(array, label, ctx))
+
+
+def _first_of_each(
+    codes: np.ndarray[Any, Any],
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Each row's index among the distinct codes, and the first row of each (by hashing)."""
+    inverse, _ = pd.factorize(codes)  # numbered in order of first appearance
+    if len(inverse) == 0:
+        return inverse, np.zeros(0, dtype=np.int64)
+    seen = np.maximum.accumulate(inverse)
+    first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]])
+    return inverse, first
 
 
 _CODE_LIMIT = 1 << 62
