@@ -544,16 +544,3 @@ def test_a_load_leaves_the_garbage_collector_and_arrow_pool_as_they_were(tmp_pat
             assert pa.default_memory_pool().backend_name == pool
         finally:
             gc.enable()
-
-
-@given(st.lists(st.integers(min_value=0, max_value=6), max_size=60))
-def test_each_distinct_value_is_converted_once_from_its_first_row(values: list[int]) -> None:
-    """Nested columns convert each distinct value once: the first row of each, then spread."""
-    import numpy as np
-
-    from workbench.loader import _first_of_each
-
-    codes = np.array(values, dtype=np.int64)
-    inverse, first = _first_of_each(codes)
-    assert (codes[first][inverse] == codes).all()
-    assert list(first) == sorted({values.index(v) for v in values})

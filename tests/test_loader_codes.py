@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.loader import _codes
+from workbench.loader import _codes, _first_of_each
 
 _encoded = st.fixed_dictionaries(
     {"_type_": st.sampled_from(["decimal_str", "uuid_hex"]), "_data_": st.sampled_from("abc")}
@@ -42,3 +43,12 @@ def test_codes_are_equal_exactly_when_rows_are(rows: list[dict[str, Any] | None]
 
 def test_lists_have_no_codes() -> None:
     assert _codes(pa.array([{"a": [1, 2]}, {"a": [1]}])) is None
+
+
+@given(st.lists(st.integers(min_value=0, max_value=6), max_size=60))
+def test_each_distinct_value_is_converted_once_from_its_first_row(values: list[int]) -> None:
+    """Nested columns convert each distinct value once: the first row of each, then spread."""
+    codes = np.array(values, dtype=np.int64)
+    inverse, first = _first_of_each(codes)
+    assert (codes[first][inverse] == codes).all()
+    assert list(first) == sorted({values.index(v) for v in values})
