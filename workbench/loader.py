@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import re
 import threading
 from collections import deque
@@ -87,7 +88,8 @@ _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d(:?\d\d(\.\d+)?)?)$")
 _BIG_INT = re.compile(rb"[:\[,]-?\d{16,}[,\]}]")
 _ZLIB_TOPIC = "eventsourcing.compressor:ZlibCompressor"
 _BLOCK_SIZE = 1 << 20
-_PARSE_THREADS = True
+# pyarrow's own threads for parsing help only when the pipeline leaves cores idle
+_PARSE_THREADS = (os.cpu_count() or 1) > 3
 _PIPELINE = True
 _DEPTH = 3  # batches a pipeline stage may run ahead (evens out uneven batches)
 

@@ -328,8 +328,9 @@ class ArrowBatch:
     """A batch of raw records as Arrow columns (see :func:`arrow_batches`).
 
     ``columns`` has ``position`` and ``version`` (int64), ``stream_id``
-    (string) and ``topic`` (string, or a dictionary of strings). ``states`` (large_binary) holds each row's stored
-    state bytes *followed by a newline*, so that the rows of JSON states,
+    (string) and ``topic`` (string, or a dictionary of strings). ``states``
+    (large_binary) holds each row's stored state bytes *followed by a
+    newline*, so that the rows of JSON states,
     taken together, are newline-delimited JSON ready for a JSON-lines parser.
     ``joined`` is all the rows' states that way, as one buffer.
     """
