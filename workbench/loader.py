@@ -1115,30 +1115,45 @@ def _prefetch(batches: Iterator[T]) -> Iterator[T]:
         thread.join(timeout=5)
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Frames with different payload columns as one; whole numbers stay whole numbers."""
+def combine_frames(frames: Sequence[pd.DataFrame], *, keep_index: bool = False) -> pd.DataFrame:
+    """Frames of loaded events as one: categories united, whole numbers kept whole.
+
+    A column missing from some frames keeps its kind (``Int64``, ``boolean``)
+    rather than turning into floats or objects.
+    """
     names: dict[str, None] = {}
     for frame in frames:
         names.update(dict.fromkeys(frame.columns))
+    nonempty = [f for f in frames if len(f)] or list(frames[:1])
+    if len(nonempty) == 1:
+        only = nonempty[0]
+        if list(only.columns) == list(names):
+            return only
+        return only.reindex(columns=list(names))
+    fixed = [f.copy(deep=False) for f in nonempty]
     for name in names:
-        present = [f for f in frames if name in f.columns]
+        present = [f for f in fixed if name in f.columns]
         dtypes = [f[name].dtype for f in present]
         categorical = [d for d in dtypes if isinstance(d, pd.CategoricalDtype)]
-        if categorical and len(categorical) == len(dtypes) == len(frames):
-            # The same categories everywhere, or pandas would concatenate them as strings.
-            union = sorted({c for d in categorical for c in d.categories})
+        if len(categorical) == len(dtypes):
+            union = sorted({str(c) for d in categorical for c in d.categories})
             if any(list(d.categories) != union for d in categorical):
                 for f in present:
                     f[name] = f[name].cat.set_categories(union)
-            continue
-        if len(present) < len(frames):
+        elif categorical:
+            for f in present:
+                f[name] = f[name].astype(object)
+        elif len(present) < len(fixed):
             for f in present:
                 kind = f[name].dtype.kind
                 if kind in "iu":
                     f[name] = f[name].astype("Int64")
                 elif kind == "b":
                     f[name] = f[name].astype("boolean")
-    return pd.concat(frames, ignore_index=True, sort=False)
+    combined = pd.concat(fixed, ignore_index=not keep_index, sort=False)
+    if list(combined.columns) != list(names):
+        combined = combined.reindex(columns=list(names))
+    return combined
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
@@ -1208,7 +1223,7 @@ def _assemble(frames: list[pd.DataFrame]) -> pd.DataFrame:
     order: dict[str, None] = {}
     for frame in frames:
         order.update(dict.fromkeys(frame.columns))
-    df = _sorted(_concat(frames)) if len(frames) > 1 else frames[0]
+    df = _sorted(combine_frames(frames)) if len(frames) > 1 else frames[0]
     payload = [c for c in order if c not in FIXED_COLUMNS and c != "error"]
     columns = FIXED_COLUMNS + payload + (["error"] if "error" in order else [])
     df = df[columns]

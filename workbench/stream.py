@@ -32,7 +32,7 @@ import pandas as pd
 from eventsourcing.application import Application
 
 from workbench.decoding import decode_state, unwrap_state
-from workbench.loader import FIXED_COLUMNS, LoadError, load_events, resolve_codec
+from workbench.loader import FIXED_COLUMNS, LoadError, combine_frames, load_events, resolve_codec
 from workbench.records import RecordReader, open_records
 from workbench.stores import Store
 
@@ -181,10 +181,10 @@ class EventStream:
     def frame(self) -> pd.DataFrame:
         """Every loaded event, oldest first (put together from the chunks when asked for)."""
         if self._frame is None:
-            self._frame = _combine(self._chunks)
+            self._frame = combine_frames(self._chunks)
             self._chunks = [self._frame]
             if self._parts is not None:
-                self._parts = [_combine(self._parts, keep_index=True)]
+                self._parts = [combine_frames(self._parts, keep_index=True)]
             self._counts.clear()
         self._frame.attrs.update(self._attrs)
         return self._frame
@@ -194,9 +194,9 @@ class EventStream:
 
     def _merge_tail(self) -> None:
         """Put the chunks after the first together (their cost: the new events only)."""
-        self._chunks = [self._chunks[0], _combine(self._chunks[1:], keep_index=True)]
+        self._chunks = [self._chunks[0], combine_frames(self._chunks[1:], keep_index=True)]
         if self._parts is not None:
-            self._parts = [self._parts[0], _combine(self._parts[1:], keep_index=True)]
+            self._parts = [self._parts[0], combine_frames(self._parts[1:], keep_index=True)]
         self._counts = {k: v for k, v in self._counts.items() if k[0] == 0}
 
     def on_change(self, callback: Callable[[EventStream], Any]) -> Callable[[], None]:
@@ -284,7 +284,7 @@ class EventStream:
         parts = self._filtered_parts()
         if len(parts) == 1:
             return parts[0]
-        return _combine(parts, keep_index=True)
+        return combine_frames(parts, keep_index=True)
 
     def _filtered_parts(self) -> list[pd.DataFrame]:
         if self._parts is None:
@@ -371,7 +371,7 @@ class EventStream:
                 break
         if not pieces:
             return parts[0].iloc[:0]
-        return pieces[0] if len(pieces) == 1 else _combine(pieces, keep_index=True)
+        return pieces[0] if len(pieces) == 1 else combine_frames(pieces, keep_index=True)
 
     def event(self, position: int) -> dict[str, Any]:
         """The loaded row of the event at ``position`` (metadata and payload fields)."""
@@ -542,40 +542,3 @@ def _bucket_counts(df: pd.DataFrame, freq: str) -> pd.DataFrame:
         .reset_index(name="count")
     )
     return counts
-
-
-def _combine(frames: Sequence[pd.DataFrame], *, keep_index: bool = False) -> pd.DataFrame:
-    """Frames (chunks of one stream) as one: categories united, whole numbers kept whole."""
-    names: dict[str, None] = {}
-    for frame in frames:
-        names.update(dict.fromkeys(frame.columns))
-    nonempty = [f for f in frames if len(f)] or list(frames[:1])
-    if len(nonempty) == 1:
-        only = nonempty[0]
-        if list(only.columns) == list(names):
-            return only
-        return only.reindex(columns=list(names))
-    fixed = [f.copy(deep=False) for f in nonempty]
-    for name in names:
-        present = [f for f in fixed if name in f.columns]
-        dtypes = [f[name].dtype for f in present]
-        categorical = [d for d in dtypes if isinstance(d, pd.CategoricalDtype)]
-        if len(categorical) == len(dtypes):
-            union = sorted({str(c) for d in categorical for c in d.categories})
-            if any(list(d.categories) != union for d in categorical):
-                for f in present:
-                    f[name] = f[name].cat.set_categories(union)
-        elif categorical:
-            for f in present:
-                f[name] = f[name].astype(object)
-        elif len(present) < len(fixed):
-            for f in present:
-                kind = f[name].dtype.kind
-                if kind in "iu":
-                    f[name] = f[name].astype("Int64")
-                elif kind == "b":
-                    f[name] = f[name].astype("boolean")
-    combined = pd.concat(fixed, ignore_index=not keep_index, sort=False)
-    if list(combined.columns) != list(names):
-        combined = combined.reindex(columns=list(names))
-    return combined
