@@ -542,5 +542,14 @@ def test_a_load_leaves_the_garbage_collector_and_arrow_pool_as_they_were(tmp_pat
                 load_events(tmp_path / "missing.sqlite")
             assert gc.isenabled() is enabled
             assert pa.default_memory_pool().backend_name == pool
+            assert gc.get_freeze_count() == 0
         finally:
             gc.enable()
+    # Objects a program keeps frozen itself stay frozen.
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert len(load_events(tmp_path / "t.sqlite"))
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
