@@ -12,12 +12,12 @@ leading timestamp out from its fixed place as it does
 (:mod:`workbench.leading_timestamps`); a second thread parses each topic's
 JSON lines with pyarrow in one go, with the schema learnt from the first
 lines and ISO strings kept as strings; meanwhile this thread decodes the
-batch before: eventsourcing's encoded values (``uuid_hex``, ``decimal_str``,
-``datetime_iso``, ...) column by column, each distinct value once, nested
-values each distinct value once; then each type's columns are scattered into
-position order.
-Python's cyclic garbage collector is paused and Arrow allocates from the
-system allocator while loading (both as they were afterwards). A group that
+batch before (:mod:`workbench.column_decoding`): eventsourcing's encoded
+values (``uuid_hex``, ``decimal_str``, ``datetime_iso``, ...) column by
+column, each distinct value once, nested values each distinct value once;
+then each type's columns are scattered into position order. Python's cyclic
+garbage collector is paused and Arrow allocates from the system allocator
+while loading (both as they were afterwards). A group that
 pyarrow cannot parse exactly (a corrupt row, an integer beyond 2**63, which
 pyarrow would turn into a float, a field whose type changes) is parsed row
 by row with Python's ``json`` instead; a corrupt row is kept, marked in an
@@ -52,16 +52,14 @@ import json
 import os
 import re
 import threading
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise, repeat
 from pathlib import Path
 from queue import Full, Queue
 from typing import Any, TypeVar
-from uuid import UUID, SafeUUID
+from uuid import UUID
 
 import numpy as np
 import pandas as pd
@@ -70,7 +68,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 from eventsourcing.application import Application
 
-from workbench.decoding import DECODERS, decode_value, diagnose, short_name
+from workbench.column_decoding import Context, frame_from_table, object_array
+from workbench.decoding import decode_value, diagnose, short_name
 from workbench.leading_timestamps import split_leading_timestamps
 from workbench.records import ArrowBatch, RecordReader, SQLiteRecords, arrow_batches, open_records
 from workbench.stores import Store, StoreError
@@ -164,12 +163,6 @@ def _codec_of(app: Application[Any]) -> tuple[Any | None, Any | None]:
 # --- parsing one topic group ----------------------------------------------------
 
 
-@dataclass
-class _Context:
-    schemas: dict[str, pa.Schema] = field(default_factory=dict)
-    notes: set[str] = field(default_factory=set)
-
-
 def _strip_schema(schema: pa.Schema) -> pa.Schema:
     """Timestamps back to strings; null-typed fields removed (let the parser infer them)."""
 
@@ -211,7 +204,7 @@ def _is_time(t: pa.DataType) -> bool:
     return bool(pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t))
 
 
-def _parse_json_lines(buffer: pa.Buffer, topic: str, ctx: _Context) -> pa.Table | None:
+def _parse_json_lines(buffer: pa.Buffer, topic: str, ctx: Context) -> pa.Table | None:
     """pyarrow's parse of one group's JSON lines, or ``None`` when it would not be exact."""
     options = pj.ReadOptions(block_size=_BLOCK_SIZE, use_threads=_PARSE_THREADS)
     known = ctx.schemas.get(topic)
@@ -240,345 +233,8 @@ def _parse_json_lines(buffer: pa.Buffer, topic: str, ctx: _Context) -> pa.Table 
     return None
 
 
-def _is_encoding(t: pa.DataType) -> bool:
-    return bool(
-        pa.types.is_struct(t)
-        and t.num_fields == 2
-        and {t.field(0).name, t.field(1).name} == {"_type_", "_data_"}
-    )
-
-
-def _clean(value: Any, unknown: set[str]) -> Any:
-    """A nested value from pyarrow: decode encodings, drop keys that were absent (null)."""
-    if isinstance(value, dict):
-        if len(value) == 2 and "_type_" in value and "_data_" in value:
-            return decode_value(value, unknown)
-        return {k: _clean(v, unknown) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_clean(v, unknown) for v in value]
-    return value
-
-
-_UNKNOWN_SAFETY = SafeUUID.unknown
-_new = object.__new__
-_set = object.__setattr__
-
-
-def _fast_uuid(text: str) -> UUID:
-    """A UUID from 32 hex digits (checked beforehand, column by column)."""
-    value = _new(UUID)
-    _set(value, "int", int(text, 16))
-    _set(value, "is_safe", _UNKNOWN_SAFETY)
-    return value
-
-
-_set_int = vars(UUID)["int"].__set__  # the slots themselves: UUID.__setattr__ refuses
-_set_safety = vars(UUID)["is_safe"].__set__
-
-
-def _fast_uuids(texts: list[str]) -> list[UUID]:
-    """:func:`_fast_uuid` for many texts (no nulls), in C loops rather than a Python one."""
-    count = len(texts)
-    values = list(map(_new, repeat(UUID, count)))
-    deque(map(_set_int, values, map(int, texts, repeat(16, count))), maxlen=0)
-    deque(map(_set_safety, values, repeat(_UNKNOWN_SAFETY, count)), maxlen=0)
-    return values
-
-
-_SEPARATORS = "\x1c\x1d\x1e\x1f"
-_NULL_KEY = "\x1c"
-
-
-def _key(array: pa.Array, plain: bool = False) -> pa.Array | None:
-    """A string per row that is equal exactly when the rows' values are equal.
-
-    ``None`` when that cannot be done safely (a string holds a separator).
-    """
-    t = array.type
-    if pa.types.is_struct(t):
-        parts = []
-        for i in range(t.num_fields):
-            child = _key(_struct_field(array, i), plain)
-            if child is None:
-                return None
-            parts.append(child)
-        if not parts:
-            joined = pa.array([""] * len(array), pa.string())
-        else:
-            joined = pc.binary_join_element_wise(*parts, "\x1f")
-        return pc.if_else(pc.is_valid(array), joined, _NULL_KEY)
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        values = _key(array.flatten(), plain)
-        if values is None:
-            return None
-        offsets = array.offsets
-        relist = type(array).from_arrays(pc.subtract(offsets, offsets[0]), values)
-        joined = pc.binary_join(relist, "\x1e")
-        lengths = pc.list_value_length(array).cast(pa.string())
-        keyed = pc.binary_join_element_wise(lengths, joined, "\x1d")
-        return pc.if_else(pc.is_valid(array), keyed, _NULL_KEY)
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        if not plain and pc.any(pc.match_substring_regex(array, f"[{_SEPARATORS}]")).as_py():
-            return None
-        return pc.fill_null(array.cast(pa.string()), _NULL_KEY)
-    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
-        return pc.fill_null(array.cast(pa.string()), _NULL_KEY)
-    if pa.types.is_null(t):
-        return pa.array([_NULL_KEY] * len(array), pa.string())
-    return None
-
-
-def _struct_field(array: pa.Array, index: int) -> pa.Array:
-    """A struct child with the struct's own nulls applied."""
-    return array.field(index) if array.null_count == 0 else pc.struct_field(array, [index])
-
-
-def _python_values(array: pa.Array, label: str, ctx: _Context) -> list[Any]:
-    """Arrow values as Python values: encodings decoded, absent keys dropped."""
-    t = array.type
-    if _is_encoding(t):
-        decoded = _decode_encoding(array, label, ctx)
-        if isinstance(decoded, np.ndarray):
-            return list(decoded.tolist() if decoded.dtype != object else decoded)
-        return [None if pd.isna(v) else v.to_pydatetime() for v in decoded]
-    if pa.types.is_struct(t):
-        names = [t.field(i).name for i in range(t.num_fields)]
-        children = [_python_values(_struct_field(array, i), label, ctx) for i in range(len(names))]
-        valid = pc.is_valid(array).to_numpy(zero_copy_only=False)
-        rows: list[Any] = []
-        for ok, values in zip(
-            valid, zip(*children, strict=True) if children else ([()] * len(array)), strict=True
-        ):
-            if ok:
-                rows.append({k: v for k, v in zip(names, values, strict=True) if v is not None})
-            else:
-                rows.append(None)
-        return rows
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        offsets = np.asarray(array.offsets).tolist()
-        items = _python_values(array.values, label, ctx)
-        lists: list[Any] = [items[a:b] for a, b in pairwise(offsets)]
-        if array.null_count:
-            for i in np.flatnonzero(pc.is_null(array).to_numpy(zero_copy_only=False)):
-                lists[int(i)] = None
-        return lists
-    if pa.types.is_integer(t) or pa.types.is_boolean(t):
-        if array.null_count == 0:
-            return list(array.to_numpy(zero_copy_only=False).tolist())
-        return list(array.to_pylist())
-    if pa.types.is_floating(t) or pa.types.is_string(t) or pa.types.is_large_string(t):
-        return list(array.to_numpy(zero_copy_only=False).tolist())
-    return list(array.to_pylist())
-
-
-def _nested(array: pa.Array, label: str, ctx: _Context) -> np.ndarray[Any, Any]:
-    """A nested column (objects, lists) as Python values, each distinct value converted once.
-
-    Worth it only when values repeat: a sample of the rows decides.
-    """
-    if len(array) > 64:
-        codes = _codes(array.slice(0, 1000))
-        if codes is not None:
-            if len(np.unique(codes)) < len(codes) // 2:
-                codes = _codes(array)
-                assert codes is not None
-                inverse, first = _first_of_each(codes)
-                if len(first) < len(array) // 2:
-                    distinct = array.take(pa.array(first))
-                    uniques = _object_array(_python_values(distinct, label, ctx))
-                    return uniques[inverse]  # type: ignore[no-any-return]
-        else:
-            key = None
-            sample = _key(array.slice(0, 1000))
-            if sample is not None and len(pc.unique(sample)) < len(sample) // 2:
-                key = _key(array)
-            if key is not None:
-                encoded = pc.dictionary_encode(key)
-                indices = encoded.indices.to_numpy(zero_copy_only=False)
-                if len(encoded.dictionary) < len(array) // 2:
-                    first = _first_of_each(indices)[1]
-                    distinct = array.take(pa.array(first))
-                    uniques = _object_array(_python_values(distinct, label, ctx))
-                    return uniques[indices]  # type: ignore[no-any-return]
-    return _object_array(_python_values(array, label, ctx))
-
-
-def _first_of_each(
-    codes: np.ndarray[Any, Any],
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Each row's index among the distinct codes, and the first row of each (by hashing)."""
-    inverse, _ = pd.factorize(codes)  # numbered in order of first appearance
-    if len(inverse) == 0:
-        return inverse, np.zeros(0, dtype=np.int64)
-    seen = np.maximum.accumulate(inverse)
-    first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]])
-    return inverse, first
-
-
-_CODE_LIMIT = 1 << 62
-
-
-def _codes(array: pa.Array) -> np.ndarray[Any, np.dtype[np.int64]] | None:
-    """A number per row, equal exactly when the rows' values are equal (null included).
-
-    For structs of plain values (numbers, strings, encodings); ``None`` for
-    anything else (lists: :func:`_key` compares those).
-    """
-    t = array.type
-    if pa.types.is_struct(t):
-        combined = np.zeros(len(array), dtype=np.int64)
-        size = 1
-        for i in range(t.num_fields):
-            child = _codes(array.field(i))
-            if child is None:
-                return None
-            child_size = int(child.max()) + 1 if len(child) else 1
-            if size * child_size >= _CODE_LIMIT:
-                uniques, inverse = np.unique(combined, return_inverse=True)
-                combined, size = inverse.reshape(-1).astype(np.int64), len(uniques)
-            combined = combined * child_size + child
-            size *= child_size
-        if array.null_count:
-            valid = pc.is_valid(array).to_numpy(zero_copy_only=False)
-            combined = np.where(valid, combined + 1, 0)
-        return combined
-    if (
-        pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_integer(t)
-        or pa.types.is_floating(t)
-        or pa.types.is_boolean(t)
-    ):
-        encoded = pc.dictionary_encode(array)
-        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-        return codes.astype(np.int64) + 1  # type: ignore[no-any-return]
-    if pa.types.is_null(t):
-        return np.zeros(len(array), dtype=np.int64)
-    return None
-
-
-def _object_array(values: Sequence[Any]) -> np.ndarray[Any, Any]:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
-def _mostly_distinct(data: pa.Array) -> bool:
-    """Whether a column's values hardly repeat (its first thousand decide)."""
-    return len(data) > 2000 and pc.count_distinct(data.slice(0, 1000)).as_py() > 900
-
-
-def _by_unique(data: pa.Array, convert: Any) -> np.ndarray[Any, Any]:
-    """Convert each distinct value once, then spread the results back over the rows.
-
-    Values that hardly repeat (a sample decides) are converted row by row.
-    """
-    if _mostly_distinct(data):
-        return _object_array([None if v is None else convert(v) for v in data.to_pylist()])
-    encoded = pc.dictionary_encode(data)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    uniques = [None if v is None else convert(v) for v in encoded.dictionary.to_pylist()]
-    table = _object_array([*uniques, None])
-    indices = encoded.indices.fill_null(len(uniques)).to_numpy(zero_copy_only=False)
-    return table[indices]  # type: ignore[no-any-return]
-
-
-_HEX = np.zeros(256, dtype=bool)
-_HEX[list(b"0123456789abcdefABCDEF")] = True
-
-
-def _all_hex32(strings: pa.Array) -> bool:
-    """Whether every value (nulls aside) is 32 hex digits: what :func:`_fast_uuid` needs."""
-    hexes = pc.drop_null(strings).cast(pa.string())
-    if len(hexes) == 0:
-        return True
-    if pc.min_max(pc.binary_length(hexes)).as_py() != {"min": 32, "max": 32}:
-        return False
-    offsets = np.frombuffer(hexes.buffers()[1], dtype=np.int32)
-    first, last = int(offsets[hexes.offset]), int(offsets[hexes.offset + len(hexes)])
-    digits = np.frombuffer(hexes.buffers()[2], dtype=np.uint8)[first:last]
-    return bool(np.count_nonzero(_HEX.take(digits)) == len(digits))
-
-
-def _datetimes(data: pa.Array, label: str, ctx: _Context) -> Any:
-    strings = data.cast(pa.string())
-    try:
-        # ISO strings with a UTC offset; a naive one makes the cast fail (decoded below).
-        cast = pc.cast(strings, pa.timestamp("us", "UTC"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return _by_unique(strings, datetime.fromisoformat)
-    return pd.Series(cast.to_pandas()).array
-
-
-def _decode_encoding(array: pa.Array, label: str, ctx: _Context) -> Any:
-    names = [n for n in pc.unique(array.field("_type_")).to_pylist() if n is not None]
-    data = array.field("_data_")
-    # rows where the whole value is null keep null data
-    data = pc.if_else(pc.is_valid(array), data, pa.scalar(None, data.type))
-    if not names:
-        return _object_array([None] * len(array))
-    if len(names) == 1 and pa.types.is_string(data.type):
-        name = names[0]
-        try:
-            if name == "datetime_iso":
-                return _datetimes(data, label, ctx)
-            if name == "uuid_hex":
-                if _all_hex32(data):
-                    if data.null_count == 0 and _mostly_distinct(data):
-                        return _object_array(_fast_uuids(data.to_pylist()))
-                    return _by_unique(data, _fast_uuid)
-                return _by_unique(data, UUID)
-            if name in DECODERS:
-                return _by_unique(data, DECODERS[name])
-        except (ValueError, TypeError, ArithmeticError):
-            pass  # malformed data: decode value by value below
-        else:
-            ctx.notes.add(
-                f"{label}: values encoded as '{name}' (not a known type) are kept as their raw data"
-            )
-            return data.to_numpy(zero_copy_only=False)
-    unknown: set[str] = set()
-    values = [_clean(v, unknown) for v in array.to_pylist()]
-    for name in unknown:
-        ctx.notes.add(f"{label}: values encoded as '{name}' are kept as their raw data")
-    return _object_array(values)
-
-
-def _column(array: pa.Array, label: str, ctx: _Context) -> Any:
-    """One parsed column as something pandas takes (numpy array or extension array)."""
-    t = array.type
-    if _is_encoding(t):
-        return _decode_encoding(array, label, ctx)
-    if pa.types.is_struct(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
-        return _nested(array, label, ctx)
-    if pa.types.is_integer(t):
-        if array.null_count:
-            values = pc.fill_null(array, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-            mask = pc.is_null(array).to_numpy(zero_copy_only=False)
-            return pd.arrays.IntegerArray(values, mask)
-        return array.to_numpy(zero_copy_only=False)
-    if pa.types.is_boolean(t):
-        if array.null_count:
-            return pd.array(array.to_pylist(), dtype="boolean")
-        return array.to_numpy(zero_copy_only=False)
-    if pa.types.is_null(t):
-        return _object_array([None] * len(array))
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return array.to_pandas().array
-    return array.to_numpy(zero_copy_only=False)
-
-
-def _frame_from_table(table: pa.Table, event_type: str, ctx: _Context) -> dict[str, Any]:
-    columns: dict[str, Any] = {}
-    for name in table.column_names:
-        array = table.column(name).combine_chunks()
-        columns[name] = _column(array, f"{event_type}.{name}" if event_type else name, ctx)
-    return columns
-
-
 def _python_columns(
-    states: list[bytes], event_type: str, ctx: _Context
+    states: list[bytes], event_type: str, ctx: Context
 ) -> tuple[dict[str, Any], list[str | None]]:
     """The slow, exact route: Python's json, row by row; corrupt rows get an error."""
     rows: list[dict[str, Any]] = []
@@ -606,7 +262,7 @@ def _python_columns(
         if name == "timestamp":
             columns[name] = _timestamps(values)
         else:
-            columns[name] = _object_array(values)
+            columns[name] = object_array(values)
     return columns, errors
 
 
@@ -694,7 +350,7 @@ def _group(batch: ArrowBatch, *, cipher: Any, compressor: Any, where: str) -> _P
     return _Prepared(meta, order, groups, (names, codes), timestamps)
 
 
-def _parse_groups(prepared: _Prepared, ctx: _Context) -> _Prepared:
+def _parse_groups(prepared: _Prepared, ctx: Context) -> _Prepared:
     """Parse each group's JSON lines (a group pyarrow cannot parse exactly keeps ``None``)."""
     groups = []
     for topic, first, last, _, group in prepared.groups:
@@ -708,19 +364,19 @@ def _parse_groups(prepared: _Prepared, ctx: _Context) -> _Prepared:
     return _Prepared(prepared.meta, prepared.order, groups, prepared.topics, prepared.timestamps)
 
 
-def _convert(prepared: _Prepared, ctx: _Context) -> pd.DataFrame:
+def _convert(prepared: _Prepared, ctx: Context) -> pd.DataFrame:
     """Decode a prepared batch into a frame in position order."""
     parts: dict[str, list[tuple[np.ndarray[Any, Any], Any]]] = {}
     for topic, first, last, table, group in prepared.groups:
         event_type = short_name(topic)
         rows = prepared.order[first:last]
         if table is not None:
-            columns = _frame_from_table(table, event_type, ctx)
+            columns = frame_from_table(table, event_type, ctx)
         else:
             values = [v[:-1] for v in group.to_pylist()]
             columns, errors = _python_columns(values, event_type, ctx)
             if any(errors):
-                columns["error"] = _object_array(errors)
+                columns["error"] = object_array(errors)
         for name, column in columns.items():
             parts.setdefault(name, []).append((rows, column))
     frame = _meta_frame(prepared.meta, None, prepared.topics)
@@ -1021,7 +677,7 @@ def load_events(
     if isinstance(streams, (str, UUID)):
         streams = [streams]
     stream_ids = [str(s) for s in streams or ()]
-    ctx = _Context()
+    ctx = Context()
     last = reader.max_position() if upto is None else min(upto, reader.max_position())
     topics = _topics_for(reader, event_types, after, last) if event_types else ()
     where: list[tuple[str, Any]] = []
