@@ -83,7 +83,6 @@ FIXED_COLUMNS = ["position", "stream_id", "version", "event_type", "topic", "tim
 
 Source = Application[Any] | str | Path | Store | RecordReader
 
-_OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d(:?\d\d(\.\d+)?)?)$")
 _BIG_INT = re.compile(rb"[:\[,]-?\d{16,}[,\]}]")
 _ZLIB_TOPIC = "eventsourcing.compressor:ZlibCompressor"
 _BLOCK_SIZE = 1 << 20
