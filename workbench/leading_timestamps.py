@@ -53,14 +53,13 @@ def split_leading_timestamps(
 ) -> SplitStates | None:
     """The states with their leading timestamps taken out, in ``order`` (or as they are).
 
-    ``states`` is a large_binary array of JSON lines over a mutable buffer: a
-    ``{`` is written into it where each remaining object starts (so ``states``
-    itself is not to be used afterwards). ``None`` unless every state starts
-    with an encoded timestamp with a UTC offset (nothing is written then).
+    ``states`` is a large_binary array of JSON lines; it is only read (the
+    rests are copied out, and each copy's first byte made a ``{``). ``None``
+    unless every state starts with an encoded timestamp with a UTC offset.
     """
     count = len(states)
     data = states.buffers()[2]
-    if count == 0 or states.null_count or not data.is_mutable or data.size >= 2**31:
+    if count == 0 or states.null_count or data.size >= 2**31:
         return None
     if not pc.all(pc.starts_with(states, pattern=PREFIX.decode())).as_py():
         return None
@@ -72,8 +71,6 @@ def split_leading_timestamps(
     if int(sizes.min()) < _AT + _LENGTHS[0] + 3:
         return None  # too short for a timestamp and what must follow it
     raw = np.frombuffer(data, dtype=np.uint8)
-    if not raw.flags.writeable:
-        return None
     short = raw[starts + _AT + _LENGTHS[0]] == _QUOTE
     if not short.all() and int(sizes[~short].min()) < _AT + _LENGTHS[1] + 3:
         return None
@@ -93,13 +90,19 @@ def split_leading_timestamps(
         timestamps = pc.cast(texts, pa.timestamp("us", "UTC"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None  # not ISO datetimes with an offset: parse the states whole
-    # The rest of each object starts at the comma after the timestamp (made a "{"),
-    # or, for a state with nothing but the timestamp, at the brace that closes it.
+    # The rest of each object starts at the comma after the timestamp, or, for a
+    # state with nothing but the timestamp, at the brace that closes it: copied out,
+    # that first byte becomes the "{" that opens the rest.
     rest = np.where(after == _COMMA, close + 2, close + 1)
-    raw[rest] = _OPEN
     if order is not None:
         rest, ends = rest[order], ends[order]
-    return SplitStates(_gather(data, rest, ends), timestamps)
+    rests = _gather(data, rest, ends)
+    copied = rests.buffers()[2]
+    if copied is None or not copied.is_mutable:
+        return None
+    firsts = np.frombuffer(rests.buffers()[1], dtype=np.int64)[:-1]
+    np.frombuffer(copied, dtype=np.uint8)[firsts] = _OPEN
+    return SplitStates(rests, timestamps)
 
 
 def _gather(data: pa.Buffer, starts: np.ndarray[Any, Any], ends: np.ndarray[Any, Any]) -> pa.Array:
