@@ -115,10 +115,13 @@ def _gather(data: pa.Buffer, starts: np.ndarray[Any, Any], ends: np.ndarray[Any,
     # A binary view holds a value of up to 12 bytes itself; a longer one as its first
     # four bytes, a buffer index (0) and an offset into that buffer.
     small = lengths <= 12
-    large = ~small
-    views[large, 4:8] = raw[starts[large, None] + np.arange(4)]
-    views[large, 12:16] = starts[large].astype(np.int32).view(np.uint8).reshape(-1, 4)
-    if small.any():
+    if not small.any():  # the usual case: no masks needed
+        views[:, 4:8] = raw[starts[:, None] + np.arange(4)]
+        views[:, 12:16] = starts.astype(np.int32).view(np.uint8).reshape(-1, 4)
+    else:
+        large = ~small
+        views[large, 4:8] = raw[starts[large, None] + np.arange(4)]
+        views[large, 12:16] = starts[large].astype(np.int32).view(np.uint8).reshape(-1, 4)
         inline = np.minimum(starts[small, None] + np.arange(12), len(raw) - 1)
         head = raw[inline]
         head[np.arange(12) >= lengths[small, None]] = 0

@@ -70,11 +70,19 @@ from eventsourcing.application import Application
 
 from workbench.column_decoding import Context, frame_from_table, object_array
 from workbench.decoding import decode_value, diagnose, short_name
+from workbench.frame_joining import FrameSink, combine_frames
 from workbench.leading_timestamps import split_leading_timestamps
 from workbench.records import ArrowBatch, RecordReader, SQLiteRecords, arrow_batches, open_records
 from workbench.stores import Store, StoreError
 
-__all__ = ["FIXED_COLUMNS", "LoadError", "event_types_of", "load_events", "resolve_codec"]
+__all__ = [
+    "FIXED_COLUMNS",
+    "LoadError",
+    "combine_frames",
+    "event_types_of",
+    "load_events",
+    "resolve_codec",
+]
 
 T = TypeVar("T")
 
@@ -719,15 +727,30 @@ def load_events(
         prepared: Iterator[_Prepared] = _prefetch(_parse_groups(g, ctx) for g in grouped)
     else:
         prepared = (_parse_groups(group(b), ctx) for b in batches)
+    # An unfiltered load writes each batch straight into whole-load columns (no
+    # concatenation at the end, on one core, once every other stage is done).
+    filtered = topics or stream_ids or where or start is not None or stop is not None
+    whole = not filtered and limit is None and newest is None
+    sink = FrameSink(last - after) if whole and last > after else None
+    in_order, previous = True, after
     for item in prepared:
         parts = [_convert(item, ctx)]
+        if sink is not None:
+            positions = parts[0]["position"].to_numpy()
+            in_order = in_order and bool(len(positions) == 0 or positions[0] > previous)
+            previous = int(positions[-1]) if len(positions) else previous
+            sink.add(parts[0])
+            continue
         if start is not None or stop is not None:
             parts = [_in_range(p, start, stop) for p in parts]
         frames.extend(p for p in parts if len(p))
         count += sum(len(p) for p in parts)
         if limit is not None and newest is None and count >= limit:
             break
-    df = _assemble(frames)
+    if sink is not None and sink.count:
+        df = _in_column_order(sink.frame() if in_order else _sorted(sink.frame()))
+    else:
+        df = _assemble(frames)
     if newest is not None:
         df = df.iloc[-newest:] if newest else df.iloc[:0]
     if limit is not None:
@@ -776,47 +799,6 @@ def _prefetch(batches: Iterator[T]) -> Iterator[T]:
     finally:
         stop.set()
         thread.join(timeout=5)
-
-
-def combine_frames(frames: Sequence[pd.DataFrame], *, keep_index: bool = False) -> pd.DataFrame:
-    """Frames of loaded events as one: categories united, whole numbers kept whole.
-
-    A column missing from some frames keeps its kind (``Int64``, ``boolean``)
-    rather than turning into floats or objects.
-    """
-    names: dict[str, None] = {}
-    for frame in frames:
-        names.update(dict.fromkeys(frame.columns))
-    nonempty = [f for f in frames if len(f)] or list(frames[:1])
-    if len(nonempty) == 1:
-        only = nonempty[0]
-        if list(only.columns) == list(names):
-            return only
-        return only.reindex(columns=list(names))
-    fixed = [f.copy(deep=False) for f in nonempty]
-    for name in names:
-        present = [f for f in fixed if name in f.columns]
-        dtypes = [f[name].dtype for f in present]
-        categorical = [d for d in dtypes if isinstance(d, pd.CategoricalDtype)]
-        if len(categorical) == len(dtypes):
-            union = sorted({str(c) for d in categorical for c in d.categories})
-            if any(list(d.categories) != union for d in categorical):
-                for f in present:
-                    f[name] = f[name].cat.set_categories(union)
-        elif categorical:
-            for f in present:
-                f[name] = f[name].astype(object)
-        elif len(present) < len(fixed):
-            for f in present:
-                kind = f[name].dtype.kind
-                if kind in "iu":
-                    f[name] = f[name].astype("Int64")
-                elif kind == "b":
-                    f[name] = f[name].astype("boolean")
-    combined = pd.concat(fixed, ignore_index=not keep_index, sort=False)
-    if list(combined.columns) != list(names):
-        combined = combined.reindex(columns=list(names))
-    return combined
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
@@ -883,12 +865,14 @@ def _assemble(frames: list[pd.DataFrame]) -> pd.DataFrame:
         empty["version"] = empty["version"].astype("int64")
         empty["timestamp"] = pd.Series(dtype="datetime64[us, UTC]")
         return empty
-    order: dict[str, None] = {}
-    for frame in frames:
-        order.update(dict.fromkeys(frame.columns))
     df = _sorted(combine_frames(frames)) if len(frames) > 1 else frames[0]
-    payload = [c for c in order if c not in FIXED_COLUMNS and c != "error"]
-    columns = FIXED_COLUMNS + payload + (["error"] if "error" in order else [])
+    return _in_column_order(df)
+
+
+def _in_column_order(df: pd.DataFrame) -> pd.DataFrame:
+    """The fixed columns first, then the payload, then ``error``; categories for the types."""
+    payload = [c for c in df.columns if c not in FIXED_COLUMNS and c != "error"]
+    columns = FIXED_COLUMNS + payload + (["error"] if "error" in df.columns else [])
     df = df[columns]
     for name in ("event_type", "topic"):
         if not isinstance(df[name].dtype, pd.CategoricalDtype):
