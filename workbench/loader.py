@@ -15,7 +15,9 @@ lines and ISO strings kept as strings; meanwhile this thread decodes the
 batch before (:mod:`workbench.column_decoding`): eventsourcing's encoded
 values (``uuid_hex``, ``decimal_str``, ``datetime_iso``, ...) column by
 column, each distinct value once, nested values each distinct value once;
-then each type's columns are scattered into position order. Python's cyclic
+then each type's columns are scattered into position order, and the batch
+is copied into columns for the whole load (:mod:`workbench.frame_joining`),
+so nothing is left to join at the end. Python's cyclic
 garbage collector is paused and Arrow allocates from the system allocator
 while loading (both as they were afterwards). A group that
 pyarrow cannot parse exactly (a corrupt row, an integer beyond 2**63, which
