@@ -94,6 +94,16 @@ def test_the_sink_equals_the_frames_concatenated(
         assert all(_same(a, b) for a, b in pairs), (name, got[name], want[name])
 
 
+def test_far_fewer_rows_than_expected_keep_no_more_memory() -> None:
+    sink = FrameSink(capacity=1000)
+    sink.add(pd.DataFrame({"n": np.arange(3), "o": np.array([None, 1, "x"], dtype=object)}))
+    frame = sink.frame()
+    assert frame.n.tolist() == [0, 1, 2]
+    assert frame.o.tolist() == [None, 1, "x"]
+    assert frame.n.to_numpy().base is None or frame.n.to_numpy().base.size == 3
+    assert sink.capacity == 3
+
+
 def test_a_load_in_batches_equals_the_same_load_concatenated() -> None:
     """The loader writes batches into the sink; its frame equals their concatenation."""
     from workbench.examples.history import SAMPLE_TICKETING

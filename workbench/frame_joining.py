@@ -58,8 +58,10 @@ class _Column:
 
 
 def _grown(array: np.ndarray[Any, Any], capacity: int, fill: Any) -> np.ndarray[Any, Any]:
+    """``array`` in a new array of ``capacity`` rows (cut short, or padded with ``fill``)."""
     out = np.full(capacity, fill, dtype=array.dtype)
-    out[: len(array)] = array
+    kept = min(capacity, len(array))
+    out[:kept] = array[:kept]
     return out
 
 
@@ -306,6 +308,8 @@ class FrameSink:
 
     def frame(self) -> pd.DataFrame:
         """The rows added so far as one frame (columns in the order first seen)."""
+        if self.count < self.capacity // 2:
+            self._grow(self.count)  # far fewer rows than expected: let the rest go
         index = pd.RangeIndex(self.count)
         columns = {}
         for name, column in self._columns.items():
