@@ -736,17 +736,18 @@ def load_events(
     sink = FrameSink(last - after) if whole and last > after else None
     in_order, previous = True, after
     for item in prepared:
-        parts = [_convert(item, ctx)]
+        frame = _convert(item, ctx)
         if sink is not None:
-            positions = parts[0]["position"].to_numpy()
+            positions = frame["position"].to_numpy()
             in_order = in_order and bool(len(positions) == 0 or positions[0] > previous)
             previous = int(positions[-1]) if len(positions) else previous
-            sink.add(parts[0])
+            sink.add(frame)
             continue
         if start is not None or stop is not None:
-            parts = [_in_range(p, start, stop) for p in parts]
-        frames.extend(p for p in parts if len(p))
-        count += sum(len(p) for p in parts)
+            frame = _in_range(frame, start, stop)
+        if len(frame):
+            frames.append(frame)
+        count += len(frame)
         if limit is not None and newest is None and count >= limit:
             break
     if sink is not None and sink.count:
