@@ -8,9 +8,10 @@ so the batch's arrays go at once and the last step only wraps the columns.
 
 The result equals :func:`combine_frames` of the same frames: a column
 missing from some frames keeps a kind with room for missing values
-(``Int64``, ``boolean``; objects get ``None``), categories are united,
-Arrow-backed strings keep their chunks. A column whose kind changes
-between frames is joined the same way from its pieces.
+(``Int64``, ``boolean``), categories are united, Arrow-backed strings keep
+their chunks, and a column whose kind changes between frames is joined the
+same way from its pieces. One difference: an object column has ``None``
+(not ``NaN``) in the rows of frames that lacked it, as within a frame.
 
 >>> import pandas as pd
 >>> sink = FrameSink(capacity=4)
