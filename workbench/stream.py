@@ -20,6 +20,7 @@ event, and the number of events per type over time (for a chart).
 from __future__ import annotations
 
 import html
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -35,6 +36,7 @@ from workbench.decoding import decode_state, unwrap_state
 from workbench.loader import FIXED_COLUMNS, LoadError, combine_frames, load_events, resolve_codec
 from workbench.records import RecordReader, open_records
 from workbench.stores import Store
+from workbench.text_search import TextIndex
 
 __all__ = ["EventStream", "StreamFilter", "choose_frequency"]
 
@@ -142,6 +144,8 @@ class EventStream:
         """The filtered rows of each chunk (for the current filter), built lazily."""
         self._counts: dict[tuple[int, str], tuple[pd.DataFrame, pd.DataFrame]] = {}
         self._totals: _Totals = _Totals()
+        self._texts: dict[int, tuple[weakref.ref[pd.DataFrame], TextIndex]] = {}
+        """Each chunk's text for searching, made on the first search (see TextIndex)."""
         self.last_position = int(first.attrs.get("last_position", 0))
 
     def _load(self, after: int) -> pd.DataFrame:
@@ -305,32 +309,16 @@ class EventStream:
         if f.until is not None:
             mask &= (df["timestamp"] < f.until).fillna(False).to_numpy(dtype=bool)
         if f.text:
-            mask &= self._text_mask(df, mask, f.text)
+            mask &= self._text_mask(df, f.text)
         return df[mask]
 
-    @staticmethod
-    def _text_mask(df: pd.DataFrame, mask: np.ndarray[Any, Any], text: str) -> Any:
-        needle = text.lower()
-        rows = np.flatnonzero(mask)
-        found = np.zeros(len(df), dtype=bool)
-        if not len(rows):
-            return found
-        sub = df.iloc[rows]
-        hit = np.zeros(len(sub), dtype=bool)
-        for name in sub.columns:
-            column = sub[name]
-            if column.dtype == object or str(column.dtype) in ("str", "string", "category"):
-                values = column.astype(str)
-            else:
-                values = column.astype(str)
-            hit |= (
-                values.str.lower()
-                .str.contains(needle, regex=False)
-                .fillna(False)
-                .to_numpy(dtype=bool)
-            )
-        found[rows] = hit
-        return found
+    def _text_mask(self, df: pd.DataFrame, text: str) -> np.ndarray[Any, Any]:
+        """Rows of ``df`` with ``text`` in any column (each chunk's text kept for next time)."""
+        entry = self._texts.get(id(df))
+        if entry is None or entry[0]() is not df:
+            self._texts = {k: v for k, v in self._texts.items() if v[0]() is not None}
+            entry = self._texts[id(df)] = (weakref.ref(df), TextIndex(df))
+        return entry[1].mask(text)
 
     # --- paging and inspecting ------------------------------------------------------
 
