@@ -43,8 +43,11 @@ def test_filters_from_the_inputs(app: Ticketing) -> None:
     viewer.types.value = ("TicketPurchase.Paid",)
     assert _rows(viewer) == 8
     assert "Conference.TicketsReserved" not in viewer.table.value
+    said: list[str] = []
+    viewer.message.observe(lambda change: said.append(change["new"]), names="value")
     viewer.search_input.value = "Delegate 3"
     assert _rows(viewer) == 1
+    assert said == ["<i>searching 26 events for “Delegate 3”…</i>", ""]  # while it ran
     viewer.clear_button.click()
     assert _rows(viewer) == 26
     viewer.since_input.value = "2018-01-08 12:30"
