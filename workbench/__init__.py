@@ -36,6 +36,7 @@ from workbench.examples.history import (
     generate_history,
     workspace,
 )
+from workbench.frame_joining import combine_frames
 from workbench.live import on_recorded
 from workbench.loader import LoadError, event_types_of, load_events
 from workbench.processes import (
@@ -64,6 +65,7 @@ from workbench.records import Record, RecordReader, open_records
 from workbench.stores import Store, StoreError, describe_store, open_app, parse_store
 from workbench.storming import Board, storming_board
 from workbench.stream import EventStream, StreamFilter
+from workbench.text_search import TextIndex
 from workbench.timetravel import TimeTravel
 
 __all__ = [
@@ -96,9 +98,11 @@ __all__ = [
     "StoreError",
     "StreamFilter",
     "SystemClock",
+    "TextIndex",
     "TimeTravel",
     "Timeout",
     "Transition",
+    "combine_frames",
     "command",
     "copy_sample",
     "default_store",
