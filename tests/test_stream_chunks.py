@@ -129,3 +129,29 @@ def test_a_stream_that_starts_empty() -> None:
     assert stream.event(1)["starts_on"] == date(2018, 3, 7)
     assert stream.frame.stream_id.tolist() == [str(conf)]
     assert isinstance(stream.frame["event_type"].dtype, pd.CategoricalDtype)
+
+
+def test_searching_keeps_each_chunks_text_until_the_chunk_goes() -> None:
+    import gc
+    import weakref
+
+    app = open_app(Ticketing, "sqlite::memory:")
+    clock = ManualClock(START)
+    with use_clock(clock):
+        conf = app.schedule_conference("PHP18", "ConFoo PHP 2018", date(2018, 3, 7))
+        app.add_ticket_type(conf, "Standard", Decimal("450.00"), 1000)
+        stream = EventStream(app).filter(text="customer a")
+        _commands(app, clock, conf, 2, "a")
+        stream.refresh()
+    assert stream.summary()["shown"] == 2  # the two purchases started by "Customer a…"
+    assert len(stream._texts) == 2  # the first load and the refresh, each made text once
+    first = weakref.ref(stream._chunks[0])
+    texts = dict(stream._texts)
+    stream.filter(text="customer a1")
+    assert stream._texts == texts  # the same texts searched again, not made again
+    _ = stream.frame  # the chunks joined into one: their texts go with them
+    del texts
+    gc.collect()
+    assert first() is None
+    assert len(stream._texts) == 0
+    assert stream.filter(text="customer a1").summary()["shown"] == 1

@@ -20,7 +20,6 @@ event, and the number of events per type over time (for a chart).
 from __future__ import annotations
 
 import html
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -144,8 +143,8 @@ class EventStream:
         """The filtered rows of each chunk (for the current filter), built lazily."""
         self._counts: dict[tuple[int, str], tuple[pd.DataFrame, pd.DataFrame]] = {}
         self._totals: _Totals = _Totals()
-        self._texts: dict[int, tuple[weakref.ref[pd.DataFrame], TextIndex]] = {}
-        """Each chunk's text for searching, made on the first search (see TextIndex)."""
+        self._texts: dict[int, TextIndex] = {}
+        """Each chunk's text for searching (by the chunk's id), made on its first search."""
         self.last_position = int(first.attrs.get("last_position", 0))
 
     def _load(self, after: int) -> pd.DataFrame:
@@ -187,6 +186,7 @@ class EventStream:
         if self._frame is None:
             self._frame = combine_frames(self._chunks)
             self._chunks = [self._frame]
+            self._forget_texts()
             if self._parts is not None:
                 self._parts = [combine_frames(self._parts, keep_index=True)]
             self._counts.clear()
@@ -199,6 +199,7 @@ class EventStream:
     def _merge_tail(self) -> None:
         """Put the chunks after the first together (their cost: the new events only)."""
         self._chunks = [self._chunks[0], combine_frames(self._chunks[1:], keep_index=True)]
+        self._forget_texts()
         if self._parts is not None:
             self._parts = [self._parts[0], combine_frames(self._parts[1:], keep_index=True)]
         self._counts = {k: v for k, v in self._counts.items() if k[0] == 0}
@@ -314,11 +315,15 @@ class EventStream:
 
     def _text_mask(self, df: pd.DataFrame, text: str) -> np.ndarray[Any, Any]:
         """Rows of ``df`` with ``text`` in any column (each chunk's text kept for next time)."""
-        entry = self._texts.get(id(df))
-        if entry is None or entry[0]() is not df:
-            self._texts = {k: v for k, v in self._texts.items() if v[0]() is not None}
-            entry = self._texts[id(df)] = (weakref.ref(df), TextIndex(df))
-        return entry[1].mask(text)
+        index = self._texts.get(id(df))
+        if index is None or index.frame is not df:
+            index = self._texts[id(df)] = TextIndex(df)
+        return index.mask(text)
+
+    def _forget_texts(self) -> None:
+        """Let the text of chunks that are gone go with them."""
+        current = {id(chunk) for chunk in self._chunks}
+        self._texts = {k: v for k, v in self._texts.items() if k in current}
 
     # --- paging and inspecting ------------------------------------------------------
 
