@@ -1,12 +1,12 @@
 """Case-insensitive text search over every column of a frame, fast when repeated.
 
 :class:`TextIndex` turns each column once into lower-case text: Arrow-backed
-strings, numbers and datetimes column-wide in Arrow (datetimes read as
-``2018-03-07 09:00:00.000000``, in their own time zone); categories and Python objects (UUIDs,
-Decimals, dicts, lists) as each distinct value's ``str()`` with every row's
-code into them. A search then looks for the text in those (pyarrow's
-substring match, no regular expressions), so it costs a fraction of
-turning every value into text again. Missing values never match.
+strings, numbers and datetimes column-wide in Arrow (a datetime reads
+``2018-03-07 09:00:00.000000``, in its own time zone); categories and Python
+objects (UUIDs, Decimals, dicts, lists) as each distinct value's ``str()``,
+with every row's code into them. A search then looks for the text in those
+(pyarrow's substring match, no regular expressions): a fraction of the cost
+of turning every value into text again. Missing values never match.
 
 >>> import pandas as pd
 >>> from decimal import Decimal
@@ -92,7 +92,7 @@ class TextIndex:
 
     def mask(self, text: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Rows where ``text`` (case ignored) is found in any column."""
-        needle = text.lower()
+        needle = str(pc.utf8_lower(pa.scalar(text, pa.string())).as_py())  # as the texts were
         found = np.zeros(len(self.frame), dtype=bool)
         if not needle:
             return found | True
