@@ -498,8 +498,9 @@ class _Totals:
         return self
 
     def _add(self, df: pd.DataFrame) -> None:
-        self.streams.update(str(s) for s in df["stream_id"].unique())
-        self.event_types.update(str(t) for t in df["event_type"].unique())
+        ids = pd.Series(df["stream_id"].dropna().unique(), dtype=object)
+        self.streams.update(ids.astype(str).tolist())  # made in C, not a Python loop
+        self.event_types.update(str(t) for t in df["event_type"].dropna().unique())
         bounds = _time_range(df["timestamp"])
         if bounds is not None:
             self.first = bounds[0] if self.first is None else min(self.first, bounds[0])
