@@ -48,6 +48,8 @@ def test_filters_from_the_inputs(app: Ticketing) -> None:
     viewer.search_input.value = "Delegate 3"
     assert _rows(viewer) == 1
     assert said == ["<i>searching 26 events for “Delegate 3”…</i>", ""]  # while it ran
+    viewer.search_input.value = ""
+    assert said[2:] == []  # nothing to search for: nothing said
     viewer.clear_button.click()
     assert _rows(viewer) == 26
     viewer.since_input.value = "2018-01-08 12:30"

@@ -228,9 +228,10 @@ class StreamViewer(widgets.VBox):  # type: ignore[misc]
     def _on_filter(self, _: Any) -> None:
         if self._updating:
             return
-        if self.search_input.value.strip() != self.stream.current.text:
+        wanted = self.search_input.value.strip()
+        if wanted and wanted != self.stream.current.text:
             # on a big history the first search takes seconds: say so while it runs
-            shown = html.escape(self.search_input.value.strip())
+            shown = html.escape(wanted)
             self.message.value = (
                 f"<i>searching {self.stream.summary()['events']:,} events for “{shown}”…</i>"
             )
