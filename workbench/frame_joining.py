@@ -103,7 +103,7 @@ class _NumpyColumn(_Column):
         mask = ~self.written[:count]
         if self.dtype.kind == "b":
             return pd.arrays.BooleanArray(data, mask)
-        return pd.arrays.IntegerArray(data, mask)
+        return pd.arrays.IntegerArray(data.astype(np.int64, copy=False), mask)
 
 
 class _MaskedColumn(_Column):
@@ -132,6 +132,8 @@ class _MaskedColumn(_Column):
         data, mask = self.data[:count], self.mask[:count]
         if self.dtype.numpy_dtype.kind == "b":
             return pd.arrays.BooleanArray(data, mask)
+        if seen < frames:  # missing from some frames: Int64, as combine_frames makes it
+            data = data.astype(np.int64, copy=False)
         return pd.arrays.IntegerArray(data, mask)
 
 
@@ -154,9 +156,8 @@ class _DatetimeColumn(_Column):
         self.data = _grown(self.data, capacity, _NAT)
 
     def finish(self, count: int, seen: int, frames: int) -> Any:
-        unit = self.dtype.unit
-        naive = pd.Series(self.data[:count].view(f"M8[{unit}]"))
-        return naive.dt.tz_localize(self.dtype.tz).array
+        instants = pd.Series(self.data[:count].view(f"M8[{self.dtype.unit}]"))
+        return instants.dt.tz_localize("UTC").dt.tz_convert(self.dtype.tz).array
 
 
 class _ArrowColumn(_Column):
@@ -213,8 +214,7 @@ class _CategoricalColumn(_Column):
 
     def finish(self, count: int, seen: int, frames: int) -> Any:
         names = list(self.categories)
-        # one frame keeps its order; more are sorted, as combine_frames does
-        order = self.first if frames == 1 else sorted(names, key=str)
+        order = self.first if frames == 1 else _united([names])  # as combine_frames does
         index = {name: i for i, name in enumerate(order)}
         remap = np.array([index[name] for name in names] + [-1], dtype=np.int32)
         return pd.Categorical.from_codes(remap[self.codes[:count]], pd.Index(order))
@@ -286,10 +286,13 @@ class FrameSink:
         self._columns: dict[str, _Column] = {}
         self._seen: dict[str, int] = {}
         """In how many frames each column was."""
+        self._names: dict[str, None] = {}
+        """Every column of every frame, empty ones too, in the order first seen."""
 
     def add(self, frame: pd.DataFrame) -> None:
         """Copy ``frame``'s rows in after the rows added before."""
         rows = len(frame)
+        self._names.update(dict.fromkeys(frame.columns))
         if not rows:
             return
         if self.count + rows > self.capacity:
@@ -316,7 +319,10 @@ class FrameSink:
         for name, column in self._columns.items():
             values = column.finish(self.count, self._seen[name], self.frames)
             columns[name] = _series(values, index)
-        return pd.DataFrame(columns, index=index, copy=False)
+        frame = pd.DataFrame(columns, index=index, copy=False)
+        if list(frame.columns) != list(self._names):  # columns only empty frames had
+            frame = frame.reindex(columns=list(self._names))
+        return frame
 
     def _grow(self, capacity: int) -> None:
         self.capacity = capacity
@@ -332,6 +338,15 @@ class FrameSink:
                 pieces.write(start, whole[start:stop])
                 pieces.spans.append((start, stop))
         return pieces
+
+
+def _united(categories: Sequence[Any]) -> list[Any]:
+    """The categories of several frames as one sorted list (by text, if they do not sort)."""
+    values = {c for group in categories for c in group}
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
 
 
 def combine_frames(frames: Sequence[pd.DataFrame], *, keep_index: bool = False) -> pd.DataFrame:
@@ -355,7 +370,7 @@ def combine_frames(frames: Sequence[pd.DataFrame], *, keep_index: bool = False) 
         dtypes = [f[name].dtype for f in present]
         categorical = [d for d in dtypes if isinstance(d, pd.CategoricalDtype)]
         if len(categorical) == len(dtypes):
-            union = sorted({str(c) for d in categorical for c in d.categories})
+            union = _united([d.categories for d in categorical])
             if any(list(d.categories) != union for d in categorical):
                 for f in present:
                     f[name] = f[name].cat.set_categories(union)
