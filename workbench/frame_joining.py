@@ -274,9 +274,9 @@ def _column_for(values: Any, capacity: int) -> _Column:
 class FrameSink:
     """Frames of consecutive rows joined by writing them into whole-load columns.
 
-    ``capacity`` is the number of rows expected (more are taken: the columns
-    grow). ``add`` each frame in turn; ``frame()`` gives them as one, with a
-    fresh ``RangeIndex``.
+    ``capacity`` is the number of rows to make room for at first; more are
+    taken (the columns grow, or ``reserve`` makes room ahead). ``add`` each
+    frame in turn; ``frame()`` gives them as one, with a fresh ``RangeIndex``.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -310,10 +310,15 @@ class FrameSink:
         self.count += rows
         self.frames += 1
 
+    def reserve(self, rows: int) -> None:
+        """Make room for ``rows`` rows in all (when more are expected than there is room for)."""
+        if rows > self.capacity:
+            self._grow(rows)
+
     def frame(self) -> pd.DataFrame:
         """The rows added so far as one frame (columns in the order first seen)."""
-        if self.count < self.capacity // 2:
-            self._grow(self.count)  # far fewer rows than expected: let the rest go
+        if self.count < self.capacity:
+            self._grow(self.count)  # fewer rows than room: the frame keeps no spare rows
         index = pd.RangeIndex(self.count)
         columns = {}
         for name, column in self._columns.items():

@@ -56,7 +56,7 @@ import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from queue import Full, Queue
@@ -316,6 +316,8 @@ class _Prepared:
     """The batch's distinct topics and each row's index into them (found while grouping)."""
     timestamps: pa.Array | None = None
     """Every row's timestamp, when it was split off the states before parsing them."""
+    upto: int | None = None
+    """The last position the batch's query looked at, when known."""
 
 
 def _group(batch: ArrowBatch, *, cipher: Any, compressor: Any, where: str) -> _Prepared:
@@ -356,7 +358,7 @@ def _group(batch: ArrowBatch, *, cipher: Any, compressor: Any, where: str) -> _P
         first, last = int(bounds[index]), int(bounds[index + 1])
         if last > first:
             groups.append((topic, first, last, None, states.slice(first, last - first)))
-    return _Prepared(meta, order, groups, (names, codes), timestamps)
+    return _Prepared(meta, order, groups, (names, codes), timestamps, batch.upto)
 
 
 def _parse_groups(prepared: _Prepared, ctx: Context) -> _Prepared:
@@ -370,7 +372,7 @@ def _parse_groups(prepared: _Prepared, ctx: Context) -> _Prepared:
         if table is not None and table.num_rows != last - first:
             table = None
         groups.append((topic, first, last, table, group))
-    return _Prepared(prepared.meta, prepared.order, groups, prepared.topics, prepared.timestamps)
+    return replace(prepared, groups=groups)
 
 
 def _convert(prepared: _Prepared, ctx: Context) -> pd.DataFrame:
@@ -733,7 +735,8 @@ def load_events(
     # concatenation at the end, on one core, once every other stage is done).
     filtered = topics or stream_ids or where or start is not None or stop is not None
     whole = not filtered and limit is None and newest is None
-    sink = FrameSink(last - after) if whole and last > after else None
+    span = last - after  # positions that may hold an event (gaps are possible)
+    sink = FrameSink(min(span, batch_size)) if whole and span > 0 else None
     in_order, previous = True, after
     for item in prepared:
         frame = _convert(item, ctx)
@@ -742,6 +745,9 @@ def load_events(
             in_order = in_order and bool(len(positions) == 0 or positions[0] > previous)
             previous = int(positions[-1]) if len(positions) else previous
             sink.add(frame)
+            covered = (item.upto or previous) - after  # positions looked at so far
+            if covered > 0:  # room for as many rows as those promise (gaps included)
+                sink.reserve(min(span, -(-sink.count * span // covered)))
             continue
         if start is not None or stop is not None:
             frame = _in_range(frame, start, stop)

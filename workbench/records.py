@@ -168,11 +168,13 @@ class SQLiteRecords:
                 # The last batch is small too: a pipeline has little left to do at the end.
                 stop = top - first_batch_size
             size = batch_size
-            yield from self._arrow_query(
+            for batch in self._arrow_query(
                 inner,
                 [start, stop, *params[2:]],
                 span=None if topics or where else (start, stop),
-            )
+            ):
+                batch.upto = stop
+                yield batch
             start = stop
 
     def _arrow_query(
@@ -333,7 +335,9 @@ class ArrowBatch:
     (large_binary) holds each row's stored state bytes *followed by a
     newline*, so that the rows of JSON states,
     taken together, are newline-delimited JSON ready for a JSON-lines parser.
-    ``joined`` is all the rows' states that way, as one buffer.
+    ``joined`` is all the rows' states that way, as one buffer. ``upto`` is
+    the last position the batch's query looked at, when known (the batch may
+    hold fewer rows than positions: there can be gaps).
     """
 
     def __init__(
@@ -349,6 +353,7 @@ class ArrowBatch:
         self._joined = joined
         self._refetch = refetch
         self._offsets = offsets
+        self.upto: int | None = None
 
     @property
     def num_rows(self) -> int:
