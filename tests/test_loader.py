@@ -366,6 +366,33 @@ def test_small_batches_give_the_same_rows(ticketing_file: tuple[Path, Ticketing]
     assert _comparable(load_events(path, batch_size=7)) == _comparable(load_events(path))
 
 
+def test_gaps_in_the_positions_cost_no_memory(tmp_path: Path) -> None:
+    """Rows far apart (deleted rows, a sequence that skipped): memory for rows, not positions."""
+    import tracemalloc
+
+    path = tmp_path / "gaps.sqlite"
+    app = open_app(Ticketing, path)
+    with use_clock(ManualClock(START)):
+        conf = app.schedule_conference("PHP18", "ConFoo", date(2018, 3, 7))
+        app.add_ticket_type(conf, "Standard", Decimal("450.00"), 10)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
+            "SELECT 20000000, originator_id, 3, topic, state FROM stored_events WHERE rowid = 2"
+        )
+    conn.close()
+    tracemalloc.start()
+    try:
+        df = load_events(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert df.position.tolist() == [1, 2, 20_000_000]
+    assert df.price.tolist()[1:] == [Decimal("450.00")] * 2
+    assert peak < 20 * 2**20, f"{peak / 2**20:.0f} MB for three events"  # not 20M rows' worth
+    assert all(len(df[c].to_numpy()) == 3 for c in ("position", "version", "price"))
+
+
 # --- compressed and encrypted stores ---------------------------------------------------
 
 ZLIB = "eventsourcing.compressor:ZlibCompressor"
