@@ -1,9 +1,11 @@
 """Case-insensitive text search over every column of a frame, fast when repeated.
 
-:class:`TextIndex` turns each column once into lower-case text: Arrow-backed
-strings, numbers and datetimes column-wide in Arrow (a datetime reads
-``2018-03-07 09:00:00.000000``, in its own time zone); categories and Python
-objects (UUIDs, Decimals, dicts, lists) as each distinct value's ``str()``,
+:class:`TextIndex` turns each column once into lower-case text, as
+``str()`` reads its values (a datetime as the stream viewer shows it,
+``2018-03-07 09:00:00+00:00``): whole numbers, booleans and Arrow-backed
+strings column-wide in Arrow; categories, floats and Python objects (UUIDs,
+Decimals, dicts, lists) once per distinct value (per distinct object: equal
+values may read differently, ``Decimal("10")`` and ``Decimal("10.00")``),
 with every row's code into them. A search then looks for the text in those
 (pyarrow's substring match, no regular expressions): a fraction of the cost
 of turning every value into text again. Missing values never match.
@@ -57,27 +59,48 @@ def _column_text(column: pd.Series) -> _ColumnText:
     if isinstance(dtype, pd.CategoricalDtype):
         categories = pa.array([str(c) for c in dtype.categories], pa.string())
         return _ColumnText(_lower(categories), column.cat.codes.to_numpy())
-    if not pd.api.types.is_object_dtype(dtype):
-        try:
-            arrow = pa.array(column, from_pandas=True)
-            if pa.types.is_timestamp(arrow.type) and arrow.type.tz is not None:
-                arrow = arrow.cast(pa.timestamp(arrow.type.unit))  # the text without a "Z"
-            return _ColumnText(_lower(arrow.cast(pa.string())))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            pass
+    if isinstance(column.array, pd.arrays.DatetimeArray):
+        return _ColumnText(_lower(_datetime_text(column.array)))
+    is_ = pd.api.types
+    if isinstance(dtype, pd.StringDtype) or is_.is_integer_dtype(dtype) or is_.is_bool_dtype(dtype):
+        # strings, whole numbers, booleans: Arrow's text is Python's (once lower-cased)
+        return _ColumnText(_lower(pa.array(column, from_pandas=True).cast(pa.string())))
+    if is_.is_float_dtype(dtype):
+        numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        codes, _ = pd.factorize(numbers.view(np.int64))  # by their bits: -0.0 is not 0.0
+        codes[np.isnan(numbers)] = -1
+        return _by_codes(numbers, codes)
     values = column.to_numpy(dtype=object)
-    try:
-        codes, uniques = pd.factorize(values)
-    except TypeError:  # unhashable values (dicts, lists): their text, then its distinct values
-        texts = np.array([None if _missing(v) else str(v) for v in values], dtype=object)
-        codes, uniques = pd.factorize(texts)
-        return _ColumnText(_lower(pa.array(uniques, pa.string())), codes)
-    words = [str(u) for u in uniques]
-    return _ColumnText(_lower(pa.array(words, pa.string())), codes)
+    # One text per distinct *object*: values that are equal may still read differently
+    # (Decimal("10") and Decimal("10.00"), 1 and True); the loader shares each
+    # distinct value's object between its rows, so there are few of them.
+    ids = np.fromiter(map(id, values), dtype=np.uint64, count=len(values))
+    codes, _ = pd.factorize(ids)
+    codes[pd.isna(values)] = -1
+    return _by_codes(values, codes)
 
 
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or value != value
+def _by_codes(values: np.ndarray[Any, Any], codes: np.ndarray[Any, Any]) -> _ColumnText:
+    """The text of each code's first row (codes count up from 0 in order of first rows)."""
+    count = int(codes.max()) + 1 if len(codes) else 0
+    first = np.zeros(count, dtype=np.int64)
+    rows = np.arange(len(codes))[::-1]
+    first[codes[::-1][codes[::-1] >= 0]] = rows[codes[::-1] >= 0]  # the earliest row wins
+    words = pa.array([str(values[row]) for row in first], pa.string())
+    return _ColumnText(_lower(words), codes)
+
+
+def _datetime_text(values: pd.arrays.DatetimeArray) -> pa.Array:
+    """Datetimes as the stream viewer shows them, e.g. ``2018-03-07 09:00:00+00:00``."""
+    local = values.tz_localize(None) if values.tz is not None else values  # wall time
+    seconds = pc.utf8_slice_codeunits(pa.array(local).cast(pa.string()), 0, 19)
+    if values.tz is None:
+        return seconds
+    per_minute = 60 * {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[values.unit]
+    minutes = (local.asi8 - values.asi8) // per_minute  # type: ignore[attr-defined]
+    offsets, inverse = np.unique(minutes, return_inverse=True)
+    words = [f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in offsets]
+    return pc.binary_join_element_wise(seconds, pa.array(words, pa.string()).take(inverse), "")
 
 
 class TextIndex:
