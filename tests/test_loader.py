@@ -580,3 +580,22 @@ def test_a_load_leaves_the_garbage_collector_and_arrow_pool_as_they_were(tmp_pat
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_events_without_a_state_are_marked_and_the_rest_loads(tmp_path: Path) -> None:
+    path = tmp_path / "nulls.sqlite"
+    app = open_app(Ticketing, path)
+    with use_clock(ManualClock(START)):
+        conf = app.schedule_conference("PHP18", "ConFoo", date(2018, 3, 7))
+        app.add_ticket_type(conf, "Standard", Decimal("450.00"), 10)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE stored_events SET state = NULL WHERE rowid = 2")
+    conn.close()
+    df = load_events(path)
+    assert df.position.tolist() == [1, 2]
+    assert df.code[0] == "PHP18" and pd.isna(df.error[0])
+    assert "empty" in df.error[1] and "ticket_type" not in df.columns  # nothing to show
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE stored_events SET state = NULL")
+    conn.close()
+    assert load_events(path).error.str.contains("empty").tolist() == [True, True]

@@ -250,6 +250,10 @@ def _python_columns(
     errors: list[str | None] = []
     unknown: set[str] = set()
     for state in states:
+        if not state:
+            rows.append({})
+            errors.append("the stored state is empty (NULL in the store): nothing to decode")
+            continue
         try:
             data = json.loads(state)
             if not isinstance(data, dict):
@@ -298,9 +302,9 @@ def _unwrap_states(batch: ArrowBatch, cipher: Any, compressor: Any) -> pa.Array:
 def _check_json(batch: ArrowBatch, where: str) -> None:
     """Raise a clear error when most states are not JSON (compressed or encrypted)."""
     sample = min(batch.num_rows, 20)
-    states = [batch.state(i) for i in range(sample)]
+    states = [s for s in (batch.state(i) for i in range(sample)) if s]  # empty: marked later
     odd = [s for s in states if s[:1] != b"{"]
-    if len(odd) * 2 > sample:
+    if len(odd) * 2 > len(states):
         raise LoadError(f"cannot read the events in {where}: {diagnose(odd[0])}")
 
 

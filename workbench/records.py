@@ -215,7 +215,13 @@ class SQLiteRecords:
             lines = _split_lines(ids, count, pa.string())
             stream_ids = None if lines is None else _by_dictionary(lines, _canonical_ids)
         topic_array = _split_lines(topics, count, pa.string())
-        if stream_ids is None or topic_array is None or joined[:1] != b"{" or joined[-1:] != b"\n":
+        if (
+            stream_ids is None
+            or topic_array is None
+            or joined is None  # every state NULL
+            or joined[:1] != b"{"
+            or joined[-1:] != b"\n"
+        ):
             # An id or topic held a newline, or the states are not JSON lines (compressed
             # or encrypted bytes may hold newlines): fetch row by row.
             yield self._arrow_rows(inner, params)
@@ -455,8 +461,10 @@ def _split_lines(
     return array if kind == large else array.cast(kind)
 
 
-def _state_bytes(state: bytes | str) -> bytes:
-    """A stored state as bytes (a foreign store may hold it as text)."""
+def _state_bytes(state: bytes | str | None) -> bytes:
+    """A stored state as bytes (a foreign store may hold it as text, or NULL: no bytes)."""
+    if state is None:
+        return b""
     return state.encode() if isinstance(state, str) else bytes(state)
 
 
