@@ -8,7 +8,8 @@ Loads the shared cached history (``history_cache.py``) once, then searches
 it for a few texts two ways, with the same results:
 
 1. the straightforward way: every column turned into text and searched, on
-   every search (``astype(str).str.lower().str.contains``),
+   every search (``astype(str).str.lower().str.contains``; missing values
+   left out, as the index leaves them out),
 2. :class:`workbench.text_search.TextIndex` (what ``EventStream.filter(text=)``
    uses): each column made text once, on the first search; later searches
    only look.
