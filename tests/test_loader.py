@@ -577,7 +577,8 @@ def test_a_load_leaves_the_garbage_collector_and_arrow_pool_as_they_were(tmp_pat
     try:
         frozen = gc.get_freeze_count()
         assert len(load_events(tmp_path / "t.sqlite"))
-        assert gc.get_freeze_count() == frozen
+        # (a few frozen objects may be freed meanwhile, e.g. an earlier load's threads)
+        assert frozen - 100 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
 

@@ -55,6 +55,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -320,8 +321,6 @@ class _Prepared:
     """The batch's distinct topics and each row's index into them (found while grouping)."""
     timestamps: pa.Array | None = None
     """Every row's timestamp, when it was split off the states before parsing them."""
-    upto: int | None = None
-    """The last position the batch's query looked at, when known."""
 
 
 def _group(batch: ArrowBatch, *, cipher: Any, compressor: Any, where: str) -> _Prepared:
@@ -362,7 +361,7 @@ def _group(batch: ArrowBatch, *, cipher: Any, compressor: Any, where: str) -> _P
         first, last = int(bounds[index]), int(bounds[index + 1])
         if last > first:
             groups.append((topic, first, last, None, states.slice(first, last - first)))
-    return _Prepared(meta, order, groups, (names, codes), timestamps, batch.upto)
+    return _Prepared(meta, order, groups, (names, codes), timestamps)
 
 
 def _parse_groups(prepared: _Prepared, ctx: Context) -> _Prepared:
@@ -739,19 +738,20 @@ def load_events(
     # concatenation at the end, on one core, once every other stage is done).
     filtered = topics or stream_ids or where or start is not None or stop is not None
     whole = not filtered and limit is None and newest is None
-    span = last - after  # positions that may hold an event (gaps are possible)
-    sink = FrameSink(min(span, batch_size)) if whole and span > 0 else None
+    # Room for the rows there are: counted by SQLite while the first batch is read
+    # (positions can have gaps); elsewhere the columns grow as rows come.
+    rows = _count_rows(reader, after, last) if whole and last > after else None
+    sink = FrameSink(min(last - after, batch_size)) if rows is not None else None
     in_order, previous = True, after
     for item in prepared:
         frame = _convert(item, ctx)
-        if sink is not None:
+        if sink is not None and rows is not None:
+            if sink.count == 0:
+                sink.reserve(rows.result())
             positions = frame["position"].to_numpy()
             in_order = in_order and bool(len(positions) == 0 or positions[0] > previous)
             previous = int(positions[-1]) if len(positions) else previous
             sink.add(frame)
-            covered = (item.upto or previous) - after  # positions looked at so far
-            if covered > 0:  # room for as many rows as those promise (gaps included)
-                sink.reserve(min(span, -(-sink.count * span // covered)))
             continue
         if start is not None or stop is not None:
             frame = _in_range(frame, start, stop)
@@ -773,6 +773,24 @@ def load_events(
     df.attrs["notes"] = sorted(ctx.notes)
     df.attrs["source"] = reader.description
     return df
+
+
+def _count_rows(reader: RecordReader, after: int, last: int) -> Future[int]:
+    """How many records there are in ``(after, last]``: counted by SQLite in a thread of its
+    own (it overlaps the first batch); from other stores, a guess the columns grow beyond.
+    """
+    if isinstance(reader, SQLiteRecords):
+        if reader.path is not None:  # a connection of its own: counted alongside
+            pool = ThreadPoolExecutor(1, thread_name_prefix="workbench-count")
+            counted = pool.submit(reader.count, after, last)
+            pool.shutdown(wait=False)  # the count goes on; the thread ends with it
+            return counted
+        done: Future[int] = Future()
+        done.set_result(reader.count(after, last))
+        return done
+    guess: Future[int] = Future()
+    guess.set_result(min(last - after, 100_000))
+    return guess
 
 
 def _prefetch(batches: Iterator[T]) -> Iterator[T]:

@@ -168,13 +168,11 @@ class SQLiteRecords:
                 # The last batch is small too: a pipeline has little left to do at the end.
                 stop = top - first_batch_size
             size = batch_size
-            for batch in self._arrow_query(
+            yield from self._arrow_query(
                 inner,
                 [start, stop, *params[2:]],
                 span=None if topics or where else (start, stop),
-            ):
-                batch.upto = stop
-                yield batch
+            )
             start = stop
 
     def _arrow_query(
@@ -256,6 +254,18 @@ class SQLiteRecords:
 
     def max_position(self) -> int:
         for rows in self._query(f"SELECT MAX(rowid) FROM {self.table}", ()):
+            return int(rows[0][0] or 0)
+        return 0
+
+    def count(self, after: int = 0, upto: int | None = None) -> int:
+        """How many records have ``after < position <= upto`` (gaps are not counted)."""
+        params: tuple[int, ...] = ()
+        if after <= 0 and (upto is None or upto >= self.max_position()):
+            sql = f"SELECT count(*) FROM {self.table}"  # SQLite counts it from an index
+        else:
+            sql = f"SELECT count(*) FROM {self.table} WHERE rowid > ? AND rowid <= ?"
+            params = (after, self.max_position() if upto is None else upto)
+        for rows in self._query(sql, params):
             return int(rows[0][0] or 0)
         return 0
 
@@ -341,9 +351,7 @@ class ArrowBatch:
     (large_binary) holds each row's stored state bytes *followed by a
     newline*, so that the rows of JSON states,
     taken together, are newline-delimited JSON ready for a JSON-lines parser.
-    ``joined`` is all the rows' states that way, as one buffer. ``upto`` is
-    the last position the batch's query looked at, when known (the batch may
-    hold fewer rows than positions: there can be gaps).
+    ``joined`` is all the rows' states that way, as one buffer.
     """
 
     def __init__(
@@ -359,7 +367,6 @@ class ArrowBatch:
         self._joined = joined
         self._refetch = refetch
         self._offsets = offsets
-        self.upto: int | None = None
 
     @property
     def num_rows(self) -> int:
