@@ -600,3 +600,17 @@ def test_events_without_a_state_are_marked_and_the_rest_loads(tmp_path: Path) ->
         conn.execute("UPDATE stored_events SET state = NULL")
     conn.close()
     assert load_events(path).error.str.contains("empty").tolist() == [True, True]
+
+
+def test_an_event_without_a_state_in_a_compressed_store(tmp_path: Path) -> None:
+    path = tmp_path / "z.sqlite"
+    app = open_app(Ticketing, path, env={"COMPRESSOR_TOPIC": ZLIB})
+    with use_clock(ManualClock(START)):
+        conf = app.schedule_conference("PHP18", "ConFoo", date(2018, 3, 7))
+        app.add_ticket_type(conf, "Standard", Decimal("450.00"), 10)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE stored_events SET state = NULL WHERE rowid = 1")
+    conn.close()
+    df = load_events(path, compressor="zlib")
+    assert "empty" in df.error[0]
+    assert df.ticket_type[1] == "Standard" and pd.isna(df.error[1])

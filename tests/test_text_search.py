@@ -29,7 +29,10 @@ values = {
     # equal values that read differently, each its own object
     "mixed": st.sampled_from([Decimal("10"), Decimal("10.00"), True, 1, 1.0, 0.0, -0.0, "1"]),
     "array": st.lists(st.integers(0, 9), max_size=3).map(np.array),
-    "time": st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1)),
+    # from 1800: zones then had offsets in seconds (Paris +00:09:21)
+    "time": st.datetimes(min_value=datetime(1800, 1, 2), max_value=datetime(2200, 1, 1)),
+    "stamp": st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1)),
+    "float32": st.floats(width=32),
 }
 ZONES = ["UTC", "Europe/Paris", "America/Montreal"]
 
@@ -43,6 +46,13 @@ def _column(kind: str, items: list[Any], zone: str) -> Any:
         return pd.array(items, dtype="boolean")
     if kind == "float":
         return np.array([np.nan if v is None else v for v in items], dtype=float)
+    if kind == "float32":
+        return np.array([np.nan if v is None else v for v in items], dtype=np.float32)
+    if kind == "stamp":  # pandas Timestamps in an object column
+        stamps = [None if v is None else pd.Timestamp(v, tz=zone) for v in items]
+        column = np.empty(len(stamps), dtype=object)
+        column[:] = stamps
+        return column
     if kind == "category":
         return pd.Categorical(items)
     if kind == "time":  # instants, shown in the column's zone

@@ -292,6 +292,9 @@ def _unwrap_states(batch: ArrowBatch, cipher: Any, compressor: Any) -> pa.Array:
     out = []
     for value in batch.states.to_pylist():
         state = value[:-1]
+        if not state:  # stored without a state (NULL): marked when decoded
+            out.append(b"\n")
+            continue
         if cipher is not None:
             state = cipher.decrypt(state)
         if compressor is not None:

@@ -62,10 +62,17 @@ def _column_text(column: pd.Series) -> _ColumnText:
     if isinstance(column.array, pd.arrays.DatetimeArray):
         return _ColumnText(_lower(_datetime_text(column.array)))
     is_ = pd.api.types
-    if isinstance(dtype, pd.StringDtype) or is_.is_integer_dtype(dtype) or is_.is_bool_dtype(dtype):
+    arrow_text = isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype)
+    if (
+        isinstance(dtype, pd.StringDtype)
+        or arrow_text
+        or is_.is_integer_dtype(dtype)
+        or is_.is_bool_dtype(dtype)
+    ):
         # strings, whole numbers, booleans: Arrow's text is Python's (once lower-cased)
         return _ColumnText(_lower(pa.array(column, from_pandas=True).cast(pa.string())))
-    if is_.is_float_dtype(dtype):
+    if is_.is_float_dtype(dtype) and not isinstance(dtype, pd.ArrowDtype):
+        # as Python floats, as pandas hands them out row by row (float32 widened)
         numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
         codes, _ = pd.factorize(numbers.view(np.int64))  # by their bits: -0.0 is not 0.0
         codes[np.isnan(numbers)] = -1
@@ -81,13 +88,22 @@ def _column_text(column: pd.Series) -> _ColumnText:
 
 
 def _by_codes(values: np.ndarray[Any, Any], codes: np.ndarray[Any, Any]) -> _ColumnText:
-    """The text of each code's first row (codes count up from 0 in order of first rows)."""
+    """The text of a row of each code (every row of a code holds the same object or bits)."""
     count = int(codes.max()) + 1 if len(codes) else 0
-    first = np.zeros(count, dtype=np.int64)
-    rows = np.arange(len(codes))[::-1]
-    first[codes[::-1][codes[::-1] >= 0]] = rows[codes[::-1] >= 0]  # the earliest row wins
-    words = pa.array([str(values[row]) for row in first], pa.string())
+    rows = np.zeros(count, dtype=np.int64)  # a code no row has any more reads row 0: unused
+    kept = codes >= 0
+    rows[codes[kept]] = np.flatnonzero(kept)
+    words = pa.array([_shown(values[row]) for row in rows], pa.string())
     return _ColumnText(_lower(words), codes)
+
+
+def _shown(value: Any) -> str:
+    """A value's text as the stream viewer shows it."""
+    if isinstance(value, np.generic):  # a numpy number: as the Python one
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)
 
 
 def _datetime_text(values: pd.arrays.DatetimeArray) -> pa.Array:
@@ -96,11 +112,18 @@ def _datetime_text(values: pd.arrays.DatetimeArray) -> pa.Array:
     seconds = pc.utf8_slice_codeunits(pa.array(local).cast(pa.string()), 0, 19)
     if values.tz is None:
         return seconds
-    per_minute = 60 * {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[values.unit]
-    minutes = (local.asi8 - values.asi8) // per_minute  # type: ignore[attr-defined]
-    offsets, inverse = np.unique(minutes, return_inverse=True)
-    words = [f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in offsets]
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[values.unit]
+    seconds_east = (local.asi8 - values.asi8) // per_second  # type: ignore[attr-defined]
+    offsets, inverse = np.unique(seconds_east, return_inverse=True)
+    words = [_utc_offset(int(offset)) for offset in offsets]
     return pc.binary_join_element_wise(seconds, pa.array(words, pa.string()).take(inverse), "")
+
+
+def _utc_offset(seconds: int) -> str:
+    """``+01:00``, ``-04:56:02``: as ``datetime.isoformat`` writes an offset."""
+    sign, left = ("-" if seconds < 0 else "+"), abs(seconds)
+    text = f"{sign}{left // 3600:02d}:{left % 3600 // 60:02d}"
+    return text + f":{left % 60:02d}" if left % 60 else text
 
 
 class TextIndex:
