@@ -366,15 +366,21 @@ def test_small_batches_give_the_same_rows(ticketing_file: tuple[Path, Ticketing]
     assert _comparable(load_events(path, batch_size=7)) == _comparable(load_events(path))
 
 
+def _two_events(path: Path, env: dict[str, str] | None = None) -> None:
+    """A store at ``path`` with a conference scheduled (1) and a ticket type added (2)."""
+    app = open_app(Ticketing, path, env=env)
+    with use_clock(ManualClock(START)):
+        conf = app.schedule_conference("PHP18", "ConFoo", date(2018, 3, 7))
+        app.add_ticket_type(conf, "Standard", Decimal("450.00"), 10)
+    app.close()
+
+
 def test_gaps_in_the_positions_cost_no_memory(tmp_path: Path) -> None:
     """Rows far apart (deleted rows, a sequence that skipped): memory for rows, not positions."""
     import tracemalloc
 
     path = tmp_path / "gaps.sqlite"
-    app = open_app(Ticketing, path)
-    with use_clock(ManualClock(START)):
-        conf = app.schedule_conference("PHP18", "ConFoo", date(2018, 3, 7))
-        app.add_ticket_type(conf, "Standard", Decimal("450.00"), 10)
+    _two_events(path)
     with sqlite3.connect(path) as conn:
         conn.execute(
             "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
@@ -585,10 +591,7 @@ def test_a_load_leaves_the_garbage_collector_and_arrow_pool_as_they_were(tmp_pat
 
 def test_events_without_a_state_are_marked_and_the_rest_loads(tmp_path: Path) -> None:
     path = tmp_path / "nulls.sqlite"
-    app = open_app(Ticketing, path)
-    with use_clock(ManualClock(START)):
-        conf = app.schedule_conference("PHP18", "ConFoo", date(2018, 3, 7))
-        app.add_ticket_type(conf, "Standard", Decimal("450.00"), 10)
+    _two_events(path)
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE stored_events SET state = NULL WHERE rowid = 2")
     conn.close()
@@ -604,10 +607,7 @@ def test_events_without_a_state_are_marked_and_the_rest_loads(tmp_path: Path) ->
 
 def test_an_event_without_a_state_in_a_compressed_store(tmp_path: Path) -> None:
     path = tmp_path / "z.sqlite"
-    app = open_app(Ticketing, path, env={"COMPRESSOR_TOPIC": ZLIB})
-    with use_clock(ManualClock(START)):
-        conf = app.schedule_conference("PHP18", "ConFoo", date(2018, 3, 7))
-        app.add_ticket_type(conf, "Standard", Decimal("450.00"), 10)
+    _two_events(path, {"COMPRESSOR_TOPIC": ZLIB})
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE stored_events SET state = NULL WHERE rowid = 1")
     conn.close()
