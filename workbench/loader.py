@@ -749,7 +749,7 @@ def load_events(
     for item in prepared:
         frame = _convert(item, ctx)
         if sink is not None and rows is not None:
-            if sink.count == 0:
+            if sink.count == 0 and rows.exception() is None:  # (no count: the columns grow)
                 sink.reserve(rows.result())
             positions = frame["position"].to_numpy()
             in_order = in_order and bool(len(positions) == 0 or positions[0] > previous)
