@@ -614,3 +614,20 @@ def test_an_event_without_a_state_in_a_compressed_store(tmp_path: Path) -> None:
     df = load_events(path, compressor="zlib")
     assert "empty" in df.error[0]
     assert df.ticket_type[1] == "Standard" and pd.isna(df.error[1])
+
+
+def test_a_failing_count_only_leaves_the_columns_to_grow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.records import SQLiteRecords
+
+    path = tmp_path / "t.sqlite"
+    _two_events(path)
+    want = load_events(path)
+
+    def locked(self: SQLiteRecords, after: int = 0, upto: int | None = None) -> int:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(SQLiteRecords, "count", locked)
+    got = load_events(path)
+    assert _comparable(got) == _comparable(want)
