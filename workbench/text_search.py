@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["TextIndex"]
+__all__ = ["TextIndex", "shown_text"]
 
 
 class _ColumnText:
@@ -93,12 +93,17 @@ def _by_codes(values: np.ndarray[Any, Any], codes: np.ndarray[Any, Any]) -> _Col
     rows = np.zeros(count, dtype=np.int64)  # a code no row has any more reads row 0: unused
     kept = codes >= 0
     rows[codes[kept]] = np.flatnonzero(kept)
-    words = pa.array([_shown(values[row]) for row in rows], pa.string())
+    words = pa.array([shown_text(values[row]) for row in rows], pa.string())
     return _ColumnText(_lower(words), codes)
 
 
-def _shown(value: Any) -> str:
-    """A value's text as the stream viewer shows it."""
+def shown_text(value: Any) -> str:
+    """A value's text as the stream viewer shows it (and a search reads it).
+
+    >>> import pandas as pd
+    >>> shown_text(pd.Timestamp("2018-03-07 09:00:00.5", tz="UTC"))
+    '2018-03-07 09:00:00+00:00'
+    """
     if isinstance(value, np.generic):  # a numpy number: as the Python one
         value = value.item()
     if isinstance(value, pd.Timestamp):

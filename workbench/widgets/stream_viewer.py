@@ -30,6 +30,7 @@ from eventsourcing.application import Application
 
 from workbench.charts.events import events_per_type_svg
 from workbench.stream import EventStream
+from workbench.text_search import shown_text
 
 __all__ = ["StreamViewer"]
 
@@ -52,10 +53,7 @@ def _short(value: Any, limit: int = 60) -> str:
             return ""
     except (TypeError, ValueError):
         pass
-    if isinstance(value, pd.Timestamp):
-        text = value.isoformat(sep=" ", timespec="seconds")
-    else:
-        text = str(value)
+    text = shown_text(value)  # the text a search reads, too
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
