@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import workbench
 
 
@@ -32,3 +34,31 @@ def test_widgets_package_exports_one_view_per_capability() -> None:
         "StreamViewer",
         "TimeTravelView",
     }
+
+
+def test_importing_workbench_leaves_the_teaching_domain_unimported() -> None:
+    code = (
+        "import workbench, sys; print(any(m.startswith('workbench.examples') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_history_generator_is_still_reachable_from_the_package() -> None:
+    from workbench.examples import history
+
+    assert workbench.generate_history is history.generate_history
+    assert workbench.HistorySummary is history.HistorySummary
+    assert {"generate_history", "HistorySummary"} <= set(dir(workbench))
+    with pytest.raises(AttributeError, match="no attribute 'generate_histories'"):
+        _ = workbench.generate_histories  # type: ignore[attr-defined]
+
+
+def test_the_sample_and_the_workspace_belong_to_the_library() -> None:
+    from workbench.examples import history
+
+    assert workbench.SAMPLE_TICKETING.is_file()
+    assert workbench.SAMPLE_SPONSORSHIP.is_file()
+    assert history.SAMPLE_TICKETING is workbench.SAMPLE_TICKETING  # still importable from there
+    assert history.copy_sample is workbench.copy_sample
+    assert history.workspace is workbench.workspace  # the function, as `make lab` calls it

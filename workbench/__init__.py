@@ -17,6 +17,8 @@ Stores are named by one string: ``"memory"``, an SQLite file path, or a
 :mod:`workbench.widgets` (the core never imports ipywidgets).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from workbench.charts import enable_offline, to_png, to_svg
 from workbench.clock import ManualClock, SystemClock, now, use_clock
 from workbench.commands import (
@@ -28,14 +30,6 @@ from workbench.commands import (
     not_a_command,
 )
 from workbench.crud import CrudTable
-from workbench.examples.history import (
-    SAMPLE_SPONSORSHIP,
-    SAMPLE_TICKETING,
-    HistorySummary,
-    copy_sample,
-    generate_history,
-    workspace,
-)
 from workbench.frame_joining import combine_frames
 from workbench.live import on_recorded
 from workbench.loader import LoadError, event_types_of, load_events
@@ -67,6 +61,16 @@ from workbench.storming import Board, storming_board
 from workbench.stream import EventStream, StreamFilter
 from workbench.text_search import TextIndex
 from workbench.timetravel import TimeTravel
+from workbench.workspace import (
+    SAMPLE_SPONSORSHIP,
+    SAMPLE_TICKETING,
+    copy_sample,
+    default_store,
+    workspace,
+)
+
+if TYPE_CHECKING:
+    from workbench.examples.history import HistorySummary, generate_history
 
 __all__ = [
     "SAMPLE_SPONSORSHIP",
@@ -130,15 +134,19 @@ __all__ = [
 ]
 
 
-def default_store() -> str:
-    """The store for your own work, as a store string: the folder :func:`workspace` gives.
+_LAZY = {"HistorySummary", "generate_history"}
+"""Names from the teaching domain (workbench.examples.history), imported when first used."""
 
-    ``make lab`` makes it ``var/workspace/`` (kept across kernel restarts);
-    elsewhere it is a fresh temporary copy of the sample history.
 
-    >>> from workbench.examples.ticketing import Ticketing
-    >>> app = open_app(Ticketing, default_store())
-    >>> app.recorder.max_notification_id() >= 4000
-    True
-    """
-    return str(workspace())
+def __getattr__(name: str) -> Any:
+    """Import the history generator only when it is asked for (``wb.generate_history``)."""
+    if name in _LAZY:
+        from workbench.examples import history
+
+        return getattr(history, name)
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The package's names, the lazily imported ones included (for tab completion)."""
+    return sorted({*globals(), *_LAZY})

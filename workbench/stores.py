@@ -12,11 +12,15 @@ A *store* is named by one short string:
 
 An SQLite file holds one application's events (eventsourcing names the table
 ``stored_events``). To keep several applications together, name an existing
-folder: each application gets ``<folder>/<name>.sqlite``.
+folder: each application gets ``<folder>/<name>.sqlite``, and a file already
+there is found whatever its case and suffix (``Ticketing.db`` for ``Ticketing``).
 
 :func:`open_app` maps the string onto eventsourcing's own persistence settings
 (``PERSISTENCE_MODULE``, ``SQLITE_DBNAME``, ``POSTGRES_*``) and constructs the
-application; nothing here re-implements a recorder.
+application; nothing here re-implements a recorder. The application's own
+settings (its class-level ``env``) are kept: a ``PERSISTENCE_MODULE`` of the
+store's kind (say a subclass of eventsourcing's ``SQLiteFactory`` for an SQLite
+store) stays, and only says where; one of another kind gives way to the store.
 
 >>> from workbench.examples.ticketing import Ticketing
 >>> app = open_app(Ticketing, "memory")
@@ -26,15 +30,19 @@ application; nothing here re-implements a recorder.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment, resolve_topic
 
 __all__ = [
     "SQLITE_SUFFIXES",
@@ -49,6 +57,18 @@ __all__ = [
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 SQLITE_HEADER = b"SQLite format 3\x00"
 EVENT_COLUMNS = ("originator_id", "originator_version", "topic", "state")
+PERSISTENCE_MODULES = {
+    "memory": "eventsourcing.popo",
+    "sqlite": "eventsourcing.sqlite",
+    "postgresql": "eventsourcing.postgres",
+}
+"""The eventsourcing persistence module for each kind of store."""
+FACTORY_CLASSES = {
+    "memory": "eventsourcing.popo:POPOFactory",
+    "sqlite": "eventsourcing.sqlite:SQLiteFactory",
+    "postgresql": "eventsourcing.postgres:PostgresFactory",
+}
+"""An application's own factory is kept if it is (a subclass of) the one for the store's kind."""
 
 TApplication = TypeVar("TApplication", bound=Application[Any])
 
@@ -77,28 +97,39 @@ class Store:
     """``POSTGRES_*`` settings for a PostgreSQL store."""
 
     def sqlite_file(self, app_name: str) -> Path:
-        """The file that holds ``app_name``'s events."""
+        """The file that holds ``app_name``'s events.
+
+        In a folder, an existing file named after the application is found
+        whatever its case and SQLite suffix; a new one is ``<name>.sqlite`` in
+        lower case. Two files for one application raise :class:`StoreError`.
+        """
         assert self.path is not None
-        if self.path.is_dir():
-            return self.path / f"{app_name.lower()}.sqlite"
-        return self.path
+        if not self.path.is_dir():
+            return self.path
+        wanted = {f"{app_name}{suffix}".lower() for suffix in SQLITE_SUFFIXES}
+        found = sorted(p for p in self.path.iterdir() if p.name.lower() in wanted and p.is_file())
+        if len(found) > 1:
+            names = ", ".join(p.name for p in found)
+            raise StoreError(
+                f"the folder {self.path} holds {len(found)} files for {app_name} ({names}); "
+                "keep one of them, or open the one you want by its path"
+            )
+        return found[0] if found else self.path / f"{app_name.lower()}.sqlite"
 
     def env(self, app_name: str = "", *, readonly: bool = False) -> dict[str, str]:
-        """eventsourcing persistence settings for this store."""
-        if self.kind == "memory":
-            return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        """eventsourcing persistence settings for this store.
+
+        >>> parse_store("sqlite::memory:").env()
+        {'PERSISTENCE_MODULE': 'eventsourcing.sqlite', 'SQLITE_DBNAME': ':memory:'}
+        """
+        env = {"PERSISTENCE_MODULE": PERSISTENCE_MODULES[self.kind]}
         if self.kind == "sqlite":
             if self.sqlite_memory:
-                return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
-            env = {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.sqlite_file(app_name)),
-            }
-            if readonly:
-                env["CREATE_TABLE"] = "n"
-            return env
-        env = {"PERSISTENCE_MODULE": "eventsourcing.postgres", **self.postgres}
-        if readonly:
+                return {**env, "SQLITE_DBNAME": ":memory:"}
+            env["SQLITE_DBNAME"] = str(self.sqlite_file(app_name))
+        elif self.kind == "postgresql":
+            env.update(self.postgres)
+        if readonly and self.kind != "memory":
             env["CREATE_TABLE"] = "n"
         return env
 
@@ -172,12 +203,20 @@ def _postgres_settings(url: str) -> dict[str, str]:
 
 
 def describe_store(spec: str | Path | Store | None) -> str:
-    """A short human description of a store, without its password."""
+    """A short human description of a store, without its password.
+
+    >>> describe_store("sqlite::memory:")
+    'in-memory SQLite database'
+    """
     store = parse_store(spec)
     if store.kind == "memory":
         return "in-memory store"
     if store.kind == "sqlite":
-        return "in-memory SQLite database" if store.sqlite_memory else f"SQLite file {store.path}"
+        if store.sqlite_memory:
+            return "in-memory SQLite database"
+        if store.path is not None and store.path.is_dir():
+            return f"folder {store.path} (one SQLite file per application)"
+        return f"SQLite file {store.path}"
     pg = store.postgres
     return (
         f"PostgreSQL database {pg['POSTGRES_DBNAME']} on "
@@ -249,8 +288,11 @@ def open_app(
     """Construct ``app_class`` on the named store.
 
     ``readonly=True`` refuses to create anything: the store must already exist
-    and hold events. ``env`` adds further eventsourcing settings (for example
-    ``COMPRESSOR_TOPIC`` or ``CIPHER_KEY``).
+    and hold events. The application's own settings (its class-level ``env``,
+    then ``os.environ``, as eventsourcing reads them) are kept, except where the
+    store says otherwise: its ``PERSISTENCE_MODULE`` stays if it is of the
+    store's kind. ``env`` adds further eventsourcing settings (for example
+    ``COMPRESSOR_TOPIC`` or ``CIPHER_KEY``) and has the last word.
 
     >>> from workbench.examples.ticketing import Ticketing
     >>> type(open_app(Ticketing).recorder).__name__
@@ -259,11 +301,63 @@ def open_app(
     parsed = parse_store(store)
     if parsed.kind == "sqlite" and not parsed.sqlite_memory:
         _check_sqlite_file(parsed.sqlite_file(app_class.name), readonly)
-    settings = parsed.env(app_class.name, readonly=readonly)
-    settings.update(env or {})
+    settings = _store_settings(app_class, parsed, readonly, env or {})
     try:
         return app_class(env=settings)
     except StoreError:
         raise
     except Exception as e:
         raise StoreError(f"cannot open {app_class.__name__} on the {parsed}: {e}") from e
+
+
+def _store_settings(
+    app_class: type[Application[Any]], store: Store, readonly: bool, env: Mapping[str, str]
+) -> dict[str, str]:
+    """The constructor ``env`` that puts ``app_class`` on ``store`` and keeps its own settings."""
+    name = app_class.name
+    # What the application would read without us, in eventsourcing's order
+    # (Application.construct_env): the class's env, then os.environ, then the caller's env.
+    own = Environment(name, {**app_class.env, **os.environ, **env})
+    settings = store.env(name, readonly=readonly)
+    if _is_of_kind(_persistence_topic(own), store.kind):
+        del settings["PERSISTENCE_MODULE"]
+    # eventsourcing reads "<NAME>_<KEY>" before "<KEY>": override that one too where it is set.
+    for key, value in list(settings.items()):
+        prefixed = f"{name.upper()}_{key}"
+        if prefixed in own:
+            settings[prefixed] = value
+    settings.update(env)
+    return settings
+
+
+def _persistence_topic(env: Environment) -> str:
+    """The persistence topic eventsourcing would use (InfrastructureFactory.construct)."""
+    keys = (InfrastructureFactory.PERSISTENCE_MODULE, "INFRASTRUCTURE_FACTORY", "FACTORY_TOPIC")
+    return next((topic for key in keys if (topic := env.get(key, ""))), "eventsourcing.popo")
+
+
+def _is_of_kind(topic: str, kind: str) -> bool:
+    """Whether the factory ``topic`` names is (a subclass of) the one for ``kind`` of store.
+
+    A topic that cannot be resolved is not of the kind: the store's own module replaces it.
+    """
+    try:
+        found = resolve_topic(topic)
+    except Exception:  # the module is missing or fails to import, e.g. without psycopg
+        return False
+    if isinstance(found, ModuleType):
+        # As eventsourcing does: the one concrete factory class the module holds.
+        classes = {
+            member
+            for member in vars(found).values()
+            if isinstance(member, type)
+            and issubclass(member, InfrastructureFactory)
+            and not getattr(member, "__parameters__", None)
+        }
+        if len(classes) != 1:
+            return False
+        found = classes.pop()
+    if not isinstance(found, type):
+        return False
+    wanted = FACTORY_CLASSES[kind]
+    return any(f"{c.__module__}:{c.__qualname__}" == wanted for c in found.__mro__)

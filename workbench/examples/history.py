@@ -5,6 +5,8 @@ discount codes, purchases that time out, cancelled tickets, and sponsors whose
 signed and settled contracts bring free tickets. The same seed gives the same
 events, ids included (every id is derived from a name or a reference), and the
 same timestamps (they come from a :class:`~workbench.clock.ManualClock`).
+The sample paths, :func:`copy_sample` and :func:`workspace` live in
+:mod:`workbench.workspace`; they are importable from here too.
 
 >>> from workbench.examples.ticketing import Ticketing
 >>> from workbench.stores import open_app
@@ -25,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
@@ -44,6 +45,14 @@ from workbench.examples.ticketing.domainmodel import (
     start_purchase,
     time_out_purchase,
 )
+from workbench.workspace import (
+    SAMPLE_DIR,
+    SAMPLE_SPONSORSHIP,
+    SAMPLE_TICKETING,
+    WORKSPACE_ENV,
+    copy_sample,
+    workspace,
+)
 
 __all__ = [
     "SAMPLE_DIR",
@@ -51,16 +60,13 @@ __all__ = [
     "SAMPLE_SEED",
     "SAMPLE_SPONSORSHIP",
     "SAMPLE_TICKETING",
+    "WORKSPACE_ENV",
     "HistorySummary",
     "copy_sample",
     "generate_history",
     "workspace",
 ]
 
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
-"""The committed sample history: one SQLite file per application."""
-SAMPLE_TICKETING = SAMPLE_DIR / "ticketing.sqlite"
-SAMPLE_SPONSORSHIP = SAMPLE_DIR / "sponsorship.sqlite"
 SAMPLE_EVENTS = 4000
 SAMPLE_SEED = 2018
 
@@ -405,50 +411,3 @@ def generate_history(
     finally:
         if bar is not None:
             bar.close()
-
-
-def copy_sample(to: str | Path | None = None) -> Path:
-    """Copy the committed sample history into a folder and return that folder.
-
-    Open applications on the copy (``open_app(Ticketing, folder)``) so that the
-    committed sample never changes. Without ``to`` a new temporary folder is used.
-    """
-    import shutil
-    import tempfile
-
-    folder = Path(to) if to is not None else Path(tempfile.mkdtemp(prefix="workbench-sample-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    for source in (SAMPLE_TICKETING, SAMPLE_SPONSORSHIP):
-        target = folder / source.name
-        if target.exists():
-            raise FileExistsError(f"{target} exists already; copy the sample into a new folder")
-        shutil.copyfile(source, target)
-    return folder
-
-
-WORKSPACE_ENV = "WORKBENCH_WORKSPACE"
-"""Environment variable naming the folder of your own store (``make lab`` sets it)."""
-
-
-def workspace() -> Path:
-    """The embedded default store for your own work: a folder of SQLite files.
-
-    With ``make lab`` it is ``var/workspace/``: the sample history copied there
-    once, then kept, so what you record survives a kernel restart. Set
-    ``WORKBENCH_WORKSPACE`` to use another folder. Without it (tests, a plain
-    kernel) every call gives a fresh temporary copy of the sample.
-    """
-    import os
-
-    folder = os.environ.get(WORKSPACE_ENV)
-    if not folder:
-        return copy_sample()
-    path = Path(folder).expanduser()
-    if not (path / SAMPLE_TICKETING.name).exists():
-        path.mkdir(parents=True, exist_ok=True)
-        import shutil
-
-        for source in (SAMPLE_TICKETING, SAMPLE_SPONSORSHIP):
-            if not (path / source.name).exists():
-                shutil.copyfile(source, path / source.name)
-    return path
