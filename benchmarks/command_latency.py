@@ -24,7 +24,7 @@ long streams, and rebuilding one is the domain's cost, not the workbench's).
 
 The pick-up is an open :class:`workbench.widgets.stream_viewer.StreamViewer`
 on the store refreshing (loading what is new, redrawing its page) when
-that module exists, else :func:`workbench.loader.load_events` with ``after=``
+that module exists, else :func:`workbench.reading.loading.load_events` with ``after=``
 the last position, else the notification log; the baseline is a fresh
 :class:`workbench.stream.EventStream` (or the loader) over the whole store.
 The output says which were used.
@@ -89,13 +89,13 @@ def make_pickup(app: Any, path: Path, how: str) -> tuple[str, Callable[[int], in
 
         how = "" if chart else ", chart off"
         return f"StreamViewer(store).refresh() (open viewer, redraws its page{how})", by_viewer
-    if how in ("auto", "loader") and importlib.util.find_spec("workbench.loader") is not None:
-        from workbench.loader import load_events
+    if how in ("auto", "loader") and importlib.util.find_spec("workbench.reading.loading") is not None:
+        from workbench.reading.loading import load_events
 
         def by_loader(after: int) -> int:
             return len(load_events(path, after=after))
 
-        return "workbench.loader.load_events(store, after=last position)", by_loader
+        return "workbench.reading.loading.load_events(store, after=last position)", by_loader
 
     def by_log(after: int) -> int:
         return len(app.recorder.select_notifications(after, 1000, inclusive_of_start=False))
@@ -109,10 +109,10 @@ def make_reload(app: Any, path: Path) -> tuple[str, Callable[[], int]]:
         from workbench.stream import EventStream
 
         return "EventStream(store) (whole store)", lambda: len(EventStream(path).frame)
-    if importlib.util.find_spec("workbench.loader") is not None:
-        from workbench.loader import load_events
+    if importlib.util.find_spec("workbench.reading.loading") is not None:
+        from workbench.reading.loading import load_events
 
-        return "workbench.loader.load_events(whole store)", lambda: len(load_events(path))
+        return "workbench.reading.loading.load_events(whole store)", lambda: len(load_events(path))
 
     def by_log() -> int:
         count, start = 0, 0

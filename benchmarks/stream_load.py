@@ -1,4 +1,4 @@
-"""Benchmark: load an event history into a DataFrame three ways.
+"""Benchmark: load an event history into a DataFrame three ways (one of them twice).
 
 Usage::
 
@@ -8,14 +8,19 @@ Reuses the history every benchmark shares (``benchmarks/history_cache.py``:
 ``cached_history(N)``, generated once with the workbench's seeded generator;
 ``--own-history`` builds this script's older history instead), then loads it
 
-1. with the workbench loader (:func:`workbench.loader.load_events`),
+1. with the workbench loader (:func:`workbench.reading.loading.load_events`),
 2. the straightforward way: read the notification log through the library's
-   mapper and build a DataFrame from the events' ``__dict__``,
+   mapper and build a DataFrame from the events' ``__dict__``; measured twice,
+   as anyone would write it (``naive``, the collector on: ``vs_naive``, target
+   >= 10x) and with Python's cyclic garbage collector paused while it runs
+   (``naive_gc_paused``: ``gc.disable()`` around the route, as the loader pauses
+   it for itself), so that ``vs_naive_gc_paused`` shows what is left of the gain
+   once the straightforward way gets that setting too,
 3. the floor: fetch the rows from SQLite, nothing parsed.
 
 Each way runs in its own subprocess so its peak memory (``ru_maxrss``) is its
 own; the file is read once first so that every way finds it in the OS cache.
-``--repeat N`` runs the three ways N times in turn (ways interleaved, so a
+``--repeat N`` runs the ways N times in turn (ways interleaved, so a
 burst of load from other work on the machine hits them alike) and reports the
 median of each, with the spread. Wall time is what the targets are about;
 CPU seconds are printed too (less affected by other work on the machine; the
@@ -27,6 +32,7 @@ and, as its last line, one JSON object with the figures.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -209,7 +215,7 @@ def history(events: int) -> Path:
 
 
 def run_workbench(path: Path) -> int:
-    from workbench.loader import load_events
+    from workbench.reading.loading import load_events
 
     return len(load_events(path))
 
@@ -237,6 +243,17 @@ def run_naive(path: Path) -> int:
     return len(pd.DataFrame(rows))
 
 
+def run_naive_gc_paused(path: Path) -> int:
+    """The straightforward approach with the garbage collector paused, as the loader has it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return run_naive(path)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_fetch(path: Path) -> int:
     """The floor: fetch every row from SQLite, nothing parsed."""
     import sqlite3
@@ -253,12 +270,18 @@ def run_fetch(path: Path) -> int:
 
 
 def run_tail(path: Path) -> int:
-    from workbench.loader import load_events
+    from workbench.reading.loading import load_events
 
     return len(load_events(path, newest=200))
 
 
-WAYS = {"workbench": run_workbench, "naive": run_naive, "fetch": run_fetch, "tail": run_tail}
+WAYS = {
+    "workbench": run_workbench,
+    "naive": run_naive,
+    "naive_gc_paused": run_naive_gc_paused,
+    "fetch": run_fetch,
+    "tail": run_tail,
+}
 
 
 def child(way: str, path: Path) -> None:
@@ -266,7 +289,7 @@ def child(way: str, path: Path) -> None:
     import pandas  # noqa: F401  (imports are not part of the measured time)
 
     import workbench.examples.ticketing
-    import workbench.loader
+    import workbench.reading.loading
     import workbench.stores  # noqa: F401
 
     if way == "tail":
@@ -319,7 +342,12 @@ def main() -> None:
         return
     path = history(args.events) if args.own_history else shared_history(args.events)
     measure("fetch", path)  # read the file once: every way then finds it in the OS cache
-    runs: dict[str, list[dict[str, Any]]] = {"fetch": [], "workbench": [], "naive": []}
+    runs: dict[str, list[dict[str, Any]]] = {
+        "fetch": [],
+        "workbench": [],
+        "naive": [],
+        "naive_gc_paused": [],
+    }
     for _ in range(max(1, args.repeat)):
         for way in runs:
             runs[way].append(measure(way, path))
@@ -327,29 +355,31 @@ def main() -> None:
     events = runs["workbench"][0]["events"]
     counts = {r["events"] for way in runs.values() for r in way}
     assert counts == {events}, runs
-    work_s, naive_s, fetch_s = (
-        _median(runs[w], "seconds") for w in ("workbench", "naive", "fetch")
-    )
-    work_cpu, naive_cpu, fetch_cpu = (
-        _median(runs[w], "cpu") for w in ("workbench", "naive", "fetch")
-    )
+    ways = ("workbench", "naive", "naive_gc_paused", "fetch")
+    work_s, naive_s, paused_s, fetch_s = (_median(runs[w], "seconds") for w in ways)
+    work_cpu, naive_cpu, paused_cpu, fetch_cpu = (_median(runs[w], "cpu") for w in ways)
     figures = {
         "events": events,
         "workbench_eps": round(events / work_s),
         "naive_eps": round(events / naive_s),
+        "naive_gc_paused_eps": round(events / paused_s),
         "fetch_eps": round(events / fetch_s),
         "vs_naive": round(naive_s / work_s, 2),
+        "vs_naive_gc_paused": round(paused_s / work_s, 2),
         "vs_fetch": round(work_s / fetch_s, 2),
         "peak_mb": round(max(r["peak_mb"] for r in runs["workbench"])),
         "naive_peak_mb": round(max(r["peak_mb"] for r in runs["naive"])),
         "tail200_ms": round(tail["seconds"] * 1000, 1),
         "workbench_s": round(work_s, 2),
         "naive_s": round(naive_s, 2),
+        "naive_gc_paused_s": round(paused_s, 2),
         "fetch_s": round(fetch_s, 2),
         "workbench_cpu_s": round(work_cpu, 2),
         "naive_cpu_s": round(naive_cpu, 2),
+        "naive_gc_paused_cpu_s": round(paused_cpu, 2),
         "fetch_cpu_s": round(fetch_cpu, 2),
         "vs_naive_cpu": round(naive_cpu / work_cpu, 2),
+        "vs_naive_gc_paused_cpu": round(paused_cpu / work_cpu, 2),
         "vs_fetch_cpu": round(work_cpu / fetch_cpu, 2),
         "repeat": max(1, args.repeat),
         "history": path.name,
@@ -359,6 +389,7 @@ def main() -> None:
     for name, way in (
         ("workbench loader", "workbench"),
         ("straightforward", "naive"),
+        ("same, gc paused", "naive_gc_paused"),
         ("fetch only", "fetch"),
     ):
         seconds, cpu = _median(runs[way], "seconds"), _median(runs[way], "cpu")
@@ -368,6 +399,10 @@ def main() -> None:
             f"cpu {cpu:6.2f} s  peak {peak:,.0f} MB{_spread(runs[way], 'seconds')}"
         )
     print(f"workbench is {figures['vs_naive']}x the straightforward approach (target >= 10)")
+    print(
+        f"workbench is {figures['vs_naive_gc_paused']}x the straightforward approach with "
+        "the garbage collector paused too"
+    )
     print(f"workbench takes {figures['vs_fetch']}x the time of fetching alone (target <= 3)")
     print(
         f"in CPU seconds: {figures['vs_naive_cpu']}x the straightforward approach, "

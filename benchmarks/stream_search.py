@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     from history_cache import cached_history
 
-    from workbench.loader import load_events
+    from workbench.reading.loading import load_events
     from workbench.text_search import TextIndex
 
     df = load_events(cached_history(args.events))

@@ -114,7 +114,7 @@ def test_far_fewer_rows_than_expected_keep_no_more_memory() -> None:
 def test_a_load_in_batches_equals_the_same_load_concatenated() -> None:
     """The loader writes batches into the sink; its frame equals their concatenation."""
     from workbench.examples.history import SAMPLE_TICKETING
-    from workbench.loader import load_events
+    from workbench.reading.loading import load_events
 
     whole = load_events(SAMPLE_TICKETING, batch_size=700)  # six batches into the sink
     parts = [

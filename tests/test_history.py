@@ -15,7 +15,7 @@ from workbench.examples.history import (
 )
 from workbench.examples.sponsorship import Sponsorship
 from workbench.examples.ticketing import Ticketing
-from workbench.records import open_records
+from workbench.reading.records import open_records
 from workbench.stores import open_app
 
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from workbench.clock import ManualClock, use_clock
 from workbench.examples.ticketing import Ticketing
-from workbench.loader import FIXED_COLUMNS, LoadError, event_types_of, load_events
+from workbench.reading.loading import FIXED_COLUMNS, LoadError, event_types_of, load_events
 from workbench.stores import open_app
 
 START = datetime(2018, 1, 8, 9, 0, tzinfo=UTC)
@@ -404,14 +404,20 @@ def test_gaps_in_the_positions_cost_no_memory(tmp_path: Path) -> None:
 ZLIB = "eventsourcing.compressor:ZlibCompressor"
 
 
-def test_compressed_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize("topic", [ZLIB, "gzip"])
+def test_compressed_store(tmp_path: Path, topic: str) -> None:
     path = tmp_path / "z.sqlite"
-    app = open_app(Ticketing, path, env={"COMPRESSOR_TOPIC": ZLIB})
+    app = open_app(Ticketing, path, env={"COMPRESSOR_TOPIC": topic})
     ticketing_history(app)
-    with pytest.raises(LoadError, match="COMPRESSOR_TOPIC"):
-        load_events(path)
-    assert_same_as_mapper(load_events(path, compressor="zlib"), app)
-    assert_same_as_mapper(load_events(path, env={"COMPRESSOR_TOPIC": ZLIB}), app)
+    # recognised by its bytes: no setting needed, and named in the description
+    found = load_events(path)
+    name = "zlib" if topic == ZLIB else "gzip"
+    assert found.attrs["source"].endswith(f"({name}-compressed)")
+    assert_same_as_mapper(found, app)
+    with pytest.raises(LoadError, match=f"compressed with {name}"):
+        load_events(path, compressor="gzip" if name == "zlib" else "zlib")
+    assert_same_as_mapper(load_events(path, compressor=name), app)
+    assert_same_as_mapper(load_events(path, env={"COMPRESSOR_TOPIC": topic}), app)
     assert_same_as_mapper(load_events(app), app)
 
 
@@ -619,7 +625,7 @@ def test_an_event_without_a_state_in_a_compressed_store(tmp_path: Path) -> None:
 def test_a_failing_count_only_leaves_the_columns_to_grow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workbench.records import SQLiteRecords
+    from workbench.reading.records import SQLiteRecords
 
     path = tmp_path / "t.sqlite"
     _two_events(path)

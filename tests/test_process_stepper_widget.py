@@ -163,6 +163,34 @@ def test_abandon_from_the_dead_letter(setup: Setup) -> None:
     assert 'data-state="abandoned"' in stepper.view.value.split('class="state current"')[1][:40]
 
 
+def test_the_stepper_shows_what_the_run_shows(setup: Setup) -> None:
+    """One rendering: the stepper's view is the run's own HTML, only with its class added."""
+    stepper = setup.stepper
+
+    def same() -> str:
+        own = setup.run._repr_html_()
+        assert stepper.view.value == own.replace(
+            "'workbench-process-run'", "'workbench-process-run workbench-process-stepper'", 1
+        )
+        return own
+
+    assert "no step yet" in same()
+    ada, alan = setup.reserve("Ada"), setup.reserve("Alan")
+    setup.outbox.go_down()
+    setup.pay(alan)
+    stepper.step_button.click()
+    assert 'class="state current" data-state="awaiting payment"' in same()
+    stepper.end_button.click()
+    assert "Failures (1)" in same()
+    stepper.minutes.value = 31
+    stepper.advance_button.click()
+    shown = same()
+    assert "Dead letter (1)" in shown and "release" in shown
+    stepper.back_button.click()
+    assert "replaying recorded steps" in same()
+    assert {ada, alan} == set(setup.run.instances)
+
+
 # A process for an application defined only here ------------------------------------------
 
 

@@ -28,6 +28,7 @@ from workbench.processes import (
     Transition,
     timeout,
 )
+from workbench.reading import LoadError
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -199,8 +200,8 @@ def test_handlers_must_match_the_declared_actions(s: Scenario) -> None:
         ProcessRun(ORDER, s.kitchen, handlers={"call waiter": s.waiter})
     with pytest.raises(ProcessError, match="does not declare"):
         ProcessRun(ORDER, s.kitchen, handlers={**s.handlers, "dance": s.waiter})
-    with pytest.raises(TypeError, match="eventsourcing Application"):
-        ProcessRun(ORDER, object())  # type: ignore[arg-type]
+    with pytest.raises(LoadError, match="pass an eventsourcing application"):
+        ProcessRun(ORDER, object())
 
 
 # Stepping -----------------------------------------------------------------------

@@ -94,7 +94,7 @@ def test_pause_and_resume_a_rebuild_with_throttled_redraws() -> None:
     assert run.status == "paused" and view.pause_button.description == "Resume"
     paused_at = run.position
     time.sleep(0.2)
-    assert run.position == paused_at < run.reader.max_position()
+    assert run.position == paused_at < run.history.max_position()
     view.pause_button.click()
     assert view.pause_button.description == "Pause"
     view.wait()
@@ -132,7 +132,7 @@ def test_run_to_a_time(view: ProjectionView) -> None:
     view.run_to_button.click()
     view.wait()
     position = view.run.position_at(datetime(2017, 12, 1, tzinfo=UTC))
-    assert 0 < view.run.position == position < view.run.reader.max_position()
+    assert 0 < view.run.position == position < view.run.history.max_position()
     assert records_of(view.chart_data) == records_of(reference(position))
 
 

@@ -34,7 +34,7 @@ from workbench.projections import (
     diff,
     handles,
 )
-from workbench.records import open_records
+from workbench.reading import load_events, open_records
 from workbench.stores import open_app
 
 T0 = datetime(2018, 1, 15, 10, 0, tzinfo=UTC)
@@ -179,12 +179,9 @@ def test_stop_at_a_time_equals_the_events_up_to_that_time(
     ops: list[tuple[int, int, int]], data: st.DataObject
 ) -> None:
     app = build(ops)
-    events = [r for batch in open_records(app).batches() for r in batch]
     minutes = data.draw(st.integers(-5, 30 * 90))
     when = T0 + timedelta(minutes=minutes)
-    stamps = [
-        EventView(r, ProjectionRun(TicketsRemaining(), app).decoder).timestamp for r in events
-    ]
+    stamps = list(load_events(app).timestamp)
     n = sum(1 for t in stamps if t <= when)
     run = ProjectionRun(TicketsRemaining(), app)
     assert run.position_at(when) == n
@@ -469,6 +466,9 @@ def test_one_run_at_a_time(history: Ticketing) -> None:
         run.start(rebuild=True)
     with pytest.raises(ProjectionError, match="stop\\(\\) it"):
         run.step(1)
+    deadline = time.monotonic() + 10
+    while run.position < run.history.max_position() and time.monotonic() < deadline:
+        time.sleep(0.01)
     run.stop()
     assert not run.busy
     assert tables(run) == tables(ProjectionRun(PurchaseRecords(), history).run())

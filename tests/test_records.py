@@ -13,7 +13,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from workbench.examples.ticketing import Ticketing
-from workbench.records import Record, arrow_batches, open_records
+from workbench.reading.records import Record, arrow_batches, open_records
 from workbench.stores import StoreError, open_app
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from workbench.examples.ticketing import Ticketing
 from workbench.live import on_recorded
-from workbench.loader import load_events
+from workbench.reading.loading import load_events
 from workbench.stores import open_app
 from workbench.stream import EventStream, choose_frequency
 

@@ -13,7 +13,7 @@ import pytest
 
 from workbench.clock import ManualClock, use_clock
 from workbench.examples.ticketing import Ticketing
-from workbench.loader import LoadError
+from workbench.reading.loading import LoadError
 from workbench.stores import open_app
 from workbench.timetravel import TimeTravel, diff
 
@@ -73,7 +73,7 @@ def test_folded_payloads_without_the_code(app_and_ids: tuple[Ticketing, str, str
     released = travel.step(travel.versions[-1])
     assert released.event_type == "Conference.TicketsReleased"
     assert released.state["reason"] == "cancelled"
-    assert len(travel.history()) == len(travel.versions)
+    assert len(travel.steps()) == len(travel.versions)
     assert "Time travel" in travel._repr_html_()
 
 

@@ -32,7 +32,6 @@ from workbench.commands import (
 from workbench.crud import CrudTable
 from workbench.frame_joining import combine_frames
 from workbench.live import on_recorded
-from workbench.loader import LoadError, event_types_of, load_events
 from workbench.processes import (
     Action,
     Outbox,
@@ -55,7 +54,16 @@ from workbench.projections import (
     handles,
     open_storage,
 )
-from workbench.records import Record, RecordReader, open_records
+from workbench.reading import (
+    Codec,
+    History,
+    LoadError,
+    event_batches,
+    event_types_of,
+    load_events,
+    open_history,
+)
+from workbench.reading.records import Record, RecordReader, open_records
 from workbench.stores import Store, StoreError, describe_store, open_app, parse_store
 from workbench.storming import Board, storming_board
 from workbench.stream import EventStream, StreamFilter
@@ -77,12 +85,14 @@ __all__ = [
     "SAMPLE_TICKETING",
     "Action",
     "Board",
+    "Codec",
     "CommandResult",
     "CommandSet",
     "CrudTable",
     "EventStream",
     "EventView",
     "HandlerFailure",
+    "History",
     "HistorySummary",
     "InvalidInput",
     "LoadError",
@@ -114,6 +124,7 @@ __all__ = [
     "diff",
     "discover_commands",
     "enable_offline",
+    "event_batches",
     "event_types_of",
     "generate_history",
     "handles",
@@ -122,6 +133,7 @@ __all__ = [
     "now",
     "on_recorded",
     "open_app",
+    "open_history",
     "open_records",
     "open_storage",
     "parse_store",

@@ -81,13 +81,13 @@ def _sample(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from workbench.records import open_records
+    from workbench.reading import open_history, short_name
 
-    reader = open_records(args.store)
+    history = open_history(args.store)
     counts: Counter[str] = Counter()
-    for batch in reader.batches():
-        counts.update(r.topic.rsplit(":", 1)[-1] for r in batch)
-    print(f"{reader.description}: {sum(counts.values()):,} events")
+    for batch in history.reader.batches():
+        counts.update(short_name(r.topic) for r in batch)
+    print(f"{history.description}: {sum(counts.values()):,} events")
     for name, n in counts.most_common():
         print(f"  {n:>10,}  {name}")
     return 0

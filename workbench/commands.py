@@ -58,6 +58,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError, RecordConflictError
 
 from workbench import clock
+from workbench.reading.decoding import Codec
 
 __all__ = [
     "QUERY_PREFIXES",
@@ -952,18 +953,12 @@ class CommandResult:
 
 
 def decode_payload(app: Application[Any], state: bytes) -> dict[str, Any]:
-    """An event's stored state as a dict, using the application's own transcoder.
+    """An event's stored state as a dict, decoded as every reader decodes it.
 
-    Decrypts and decompresses first when the application does; topics are not imported.
+    Decrypts and decompresses first when the application does; topics are not
+    imported (see :mod:`workbench.reading.decoding`).
     """
-    mapper = app.mapper
-    data = state
-    if mapper.cipher is not None:
-        data = mapper.cipher.decrypt(data)
-    if mapper.compressor is not None:
-        data = mapper.compressor.decompress(data)
-    decoded = mapper.transcoder.decode(data)
-    return dict(decoded) if isinstance(decoded, Mapping) else {"value": decoded}
+    return Codec.of_app(app).payload(state)
 
 
 @dataclass(frozen=True)

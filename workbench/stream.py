@@ -1,7 +1,7 @@
 """An event stream you can browse: load once, refresh incrementally, filter, page, inspect.
 
 :class:`EventStream` holds the events of one store as a DataFrame (see
-:func:`workbench.loader.load_events`) and answers what a viewer needs: a page
+:func:`workbench.reading.loading.load_events`) and answers what a viewer needs: a page
 of the filtered events (never the whole frame), the full payload of one
 event, and the number of events per type over time (for a chart).
 ``refresh()`` reads only the events recorded since the last load.
@@ -23,7 +23,6 @@ import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -31,10 +30,9 @@ import numpy as np
 import pandas as pd
 from eventsourcing.application import Application
 
-from workbench.decoding import decode_state, unwrap_state
-from workbench.loader import FIXED_COLUMNS, LoadError, combine_frames, load_events, resolve_codec
-from workbench.records import RecordReader, open_records
-from workbench.stores import Store
+from workbench.reading.decoding import LoadError
+from workbench.reading.loading import FIXED_COLUMNS, combine_frames, load_events
+from workbench.reading.opening import HistorySource, open_history
 from workbench.text_search import TextIndex
 
 __all__ = ["EventStream", "StreamFilter", "choose_frequency"]
@@ -106,23 +104,20 @@ def _timestamp(value: Any, name: str) -> pd.Timestamp | None:
     return ts
 
 
-Source = Application[Any] | str | Path | Store | RecordReader
-
-
 @dataclass
 class EventStream:
     """The events of one store, loaded once and then refreshed incrementally.
 
-    ``source`` is an application, an SQLite path, a store string, or a record
-    reader; ``cipher_key``/``compressor``/``env`` are passed to the loader for
-    encrypted or compressed stores.
+    ``source`` is any history :func:`~workbench.reading.opening.open_history`
+    opens, with its keywords (``cipher_key``, ``compressor``, ``env``, ``table``).
     """
 
-    source: Source
+    source: HistorySource
     page_size: int = 25
     cipher_key: str | None = None
     compressor: Any = None
     env: Mapping[str, str] | None = None
+    table: str | None = None
     last_position: int = field(init=False, default=0)
     """The position up to which the store has been read."""
     current: StreamFilter = field(init=False, default_factory=StreamFilter)
@@ -131,8 +126,12 @@ class EventStream:
     def __post_init__(self) -> None:
         if self.page_size < 1:
             raise ValueError(f"page_size must be at least 1 (got {self.page_size})")
-        self._reader = (
-            self.source if not isinstance(self.source, (Application, str, Path, Store)) else None
+        self.history = open_history(
+            self.source,
+            cipher_key=self.cipher_key,
+            compressor=self.compressor,
+            env=self.env,
+            table=self.table,
         )
         first = self._load(after=0)
         self._attrs: dict[str, Any] = {str(k): v for k, v in first.attrs.items()}
@@ -148,13 +147,7 @@ class EventStream:
         self.last_position = int(first.attrs.get("last_position", 0))
 
     def _load(self, after: int) -> pd.DataFrame:
-        return load_events(
-            self.source,
-            after=after,
-            cipher_key=self.cipher_key,
-            compressor=self.compressor,
-            env=self.env,
-        )
+        return load_events(self.history, after=after)
 
     # --- loading -------------------------------------------------------------------
 
@@ -383,19 +376,11 @@ class EventStream:
 
     def payload(self, position: int) -> dict[str, Any]:
         """The full, exact payload of the event at ``position``, read from its stored record."""
-        reader = self._reader or open_records(self.source)  # type: ignore[arg-type]
-        found = [r for batch in reader.batches(position - 1, upto=position) for r in batch]
-        if not found:
-            raise KeyError(f"no event at position {position} in {reader.description}")
-        cipher, compressor = resolve_codec(
-            cipher_key=self.cipher_key, compressor=self.compressor, env=self.env
-        )
-        if isinstance(self.source, Application):
-            cipher = cipher or getattr(self.source.mapper, "cipher", None)
-            compressor = compressor or getattr(self.source.mapper, "compressor", None)
+        record = self.history.record(position)
+        if record is None:
+            raise KeyError(f"no event at position {position} in {self.history.description}")
         try:
-            state = unwrap_state(found[0].state, cipher=cipher, compressor=compressor)
-            return decode_state(state)
+            return self.history.payload(record.state)
         except Exception as e:
             raise LoadError(f"cannot decode the event at position {position}: {e}") from None
 

@@ -10,7 +10,7 @@ fields of every event up to N, later values over earlier ones. Either way,
 changed.
 
 >>> from workbench.examples.history import SAMPLE_TICKETING
->>> from workbench.loader import load_events
+>>> from workbench.reading.loading import load_events
 >>> first = load_events(SAMPLE_TICKETING, limit=1)
 >>> travel = TimeTravel(SAMPLE_TICKETING, first.stream_id[0])
 >>> travel.mode
@@ -22,23 +22,21 @@ True
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
 
-from workbench.decoding import decode_state, short_name, unwrap_state
-from workbench.loader import LoadError, resolve_codec
-from workbench.records import Record, RecordReader, open_records
-from workbench.stores import Store, StoreError
+from workbench.reading.decoding import LoadError, short_name
+from workbench.reading.opening import HistorySource, open_history
+from workbench.reading.records import Record
 
 __all__ = ["Change", "Step", "TimeTravel"]
 
 _META = ("timestamp", "originator_topic")
-Source = Application[Any] | str | Path | Store | RecordReader
 
 
 @dataclass(frozen=True)
@@ -105,37 +103,30 @@ class TimeTravel:
 
     def __init__(
         self,
-        source: Source,
+        source: HistorySource,
         stream_id: str | UUID,
         *,
         use_repository: bool = True,
         cipher_key: str | None = None,
         compressor: Any = None,
-        env: dict[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+        table: str | None = None,
     ) -> None:
         self.source = source
         self.stream_id = str(stream_id).strip()
-        try:
-            reader = source if _is_reader(source) else open_records(source)  # type: ignore[arg-type]
-        except StoreError as e:
-            raise LoadError(str(e)) from None
-        self.reader: RecordReader = reader  # type: ignore[assignment]
-        cipher, comp = resolve_codec(cipher_key=cipher_key, compressor=compressor, env=env)
-        if isinstance(source, Application):
-            cipher = cipher or getattr(source.mapper, "cipher", None)
-            comp = comp or getattr(source.mapper, "compressor", None)
+        self.history = open_history(
+            source, cipher_key=cipher_key, compressor=compressor, env=env, table=table
+        )
         self.records = self._records()
         if not self.records:
             raise LoadError(
-                f"there is no stream {self.stream_id!r} in {self.reader.description}; "
+                f"there is no stream {self.stream_id!r} in {self.history.description}; "
                 "pick a stream_id from the loaded events (the stream_id column)"
             )
         self.events: list[dict[str, Any]] = []
         for record in self.records:
             try:
-                self.events.append(
-                    decode_state(unwrap_state(record.state, cipher=cipher, compressor=comp))
-                )
+                self.events.append(self.history.payload(record.state))
             except Exception as e:
                 raise LoadError(
                     f"cannot decode version {record.version} of stream {self.stream_id} "
@@ -145,24 +136,23 @@ class TimeTravel:
         self.note = ""
         self.mode = "folded payloads"
         self._app: Application[Any] | None = None
-        if use_repository and isinstance(source, Application):
+        app = self.history.app
+        if use_repository and app is not None:
             try:
-                self._aggregate_state(source, self.versions[-1])
+                self._aggregate_state(app, self.versions[-1])
             except Exception as e:
                 self.note = (
                     f"the application could not rebuild this aggregate ({type(e).__name__}: "
                     f"{e}); showing the folded payloads instead"
                 )
             else:
-                self._app = source
+                self._app = app
                 self.mode = "repository"
         self._states: dict[int, dict[str, Any]] = {}
 
     def _records(self) -> list[Record]:
-        from workbench.records import arrow_batches
-
         found: list[Record] = []
-        for batch in arrow_batches(self.reader, streams=[self.stream_id]):
+        for batch in self.history.reader.arrow_batches(streams=[self.stream_id]):
             found.extend(batch.records())
         found.sort(key=lambda r: r.version)
         return found
@@ -236,7 +226,7 @@ class TimeTravel:
             changes=changes,
         )
 
-    def history(self) -> list[Step]:
+    def steps(self) -> list[Step]:
         """Every version, oldest first."""
         return [self.step(v) for v in self.versions]
 
@@ -246,10 +236,6 @@ class TimeTravel:
             f"<p><b>Time travel</b> over stream {html.escape(self.stream_id)} "
             f"({len(self.versions)} versions, {html.escape(self.mode)})</p>" + state_html(last)
         )
-
-
-def _is_reader(source: Any) -> bool:
-    return hasattr(source, "batches") and hasattr(source, "max_position")
 
 
 def _as_id(text: str) -> UUID | str:

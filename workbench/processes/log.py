@@ -8,17 +8,18 @@ any earlier version is a replay of its own events only.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder
 
 from workbench import clock
 from workbench.processes.declaration import ABANDONED, FAILED, TIMEOUT_PREFIX
+from workbench.transcodings import DateAsISO
 
 __all__ = ["ProcessInstance", "ProcessLog", "process_log_class"]
 
@@ -37,17 +38,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(plain(v) for v in value)
     return str(value)
-
-
-class _DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
 
 
 class ProcessInstance(Aggregate):
@@ -201,7 +191,7 @@ class ProcessLog(Application[UUID]):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        transcoder.register(_DateAsISO())
+        transcoder.register(DateAsISO())
 
 
 _classes: dict[str, type[ProcessLog]] = {}

@@ -34,15 +34,12 @@ process instance it touched (see :mod:`workbench.processes.log`), so:
 from __future__ import annotations
 
 import heapq
-import html
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-
-from eventsourcing.application import Application
 
 from workbench.clock import Clock, ManualClock, use_clock
 from workbench.processes.declaration import (
@@ -54,6 +51,8 @@ from workbench.processes.declaration import (
 )
 from workbench.processes.log import ProcessInstance, ProcessLog, plain, process_log_class
 from workbench.processes.upstream import UpstreamEvent, UpstreamLog
+from workbench.processes.view import run_html, short_key
+from workbench.reading.opening import HistorySource
 from workbench.stores import Store, open_app
 
 __all__ = [
@@ -204,19 +203,13 @@ class Step:
     def summary(self) -> str:
         """One line: ``#3 TicketPurchase.Paid @7 → instance ab12…: awaiting payment → paid``."""
         where = f" @{self.position}" if self.position is not None else ""
-        who = f" → instance {_short(self.instance)}" if self.instance else ""
+        who = f" → instance {short_key(self.instance)}" if self.instance else ""
         if self.moves:
             what = "; ".join(f"{m.source} → {m.target}" for m in self.moves)
         else:
             what = self.outcome
         extra = f" ({self.note})" if self.note else ""
         return f"#{self.number} {self.trigger}{where}{who}: {what}{extra}"
-
-
-def _short(key: str | None) -> str:
-    if key is None:
-        return "-"
-    return key if len(key) <= 12 else key[:8] + "…"
 
 
 _Wakeup = tuple[datetime, int, str, str, str]  # due, seq, instance key, kind, name
@@ -230,7 +223,8 @@ class ProcessRun:
     declaration:
         The process (:class:`~workbench.processes.ProcessDeclaration`).
     upstream:
-        The eventsourcing application whose events drive it.
+        The history whose events drive it: an application, an SQLite file or a
+        store string (anything :func:`~workbench.reading.opening.open_history` opens).
     handlers:
         Action name → :data:`Handler`. ``None`` (the default) is a *dry run*:
         actions are recorded as emitted but nothing is executed (what you want
@@ -243,12 +237,14 @@ class ProcessRun:
         Where the process keeps its own events (see :func:`workbench.stores.open_app`).
     mode:
         ``"live"``; ``"safe"`` and ``"naive"`` are the replay modes used by :meth:`replay`.
+    cipher_key, compressor, env, table:
+        How to read the upstream history (as for :func:`~workbench.load_events`).
     """
 
     def __init__(
         self,
         declaration: ProcessDeclaration,
-        upstream: Application[Any],
+        upstream: HistorySource,
         *,
         handlers: Mapping[str, Handler] | None = None,
         clock: Clock | None = None,
@@ -256,6 +252,10 @@ class ProcessRun:
         follow_event_time: bool = True,
         mode: Mode = "live",
         ledger: Mapping[str, str] | None = None,
+        cipher_key: str | None = None,
+        compressor: str | Any | None = None,
+        env: Mapping[str, str] | None = None,
+        table: str | None = None,
     ) -> None:
         if not isinstance(declaration, ProcessDeclaration):
             raise TypeError(
@@ -264,7 +264,9 @@ class ProcessRun:
         if mode not in ("live", "safe", "naive"):
             raise ProcessError(f"unknown mode {mode!r}: use 'live', 'safe' or 'naive'")
         self.declaration = declaration
-        self.upstream = UpstreamLog(upstream)
+        self.upstream = UpstreamLog(
+            upstream, cipher_key=cipher_key, compressor=compressor, env=env, table=table
+        )
         self.handlers = _check_handlers(declaration, handlers)
         self.mode: Mode = mode
         self.follow_event_time = follow_event_time
@@ -318,7 +320,7 @@ class ProcessRun:
         try:
             return self.instances[key]
         except KeyError:
-            known = ", ".join(_short(k) for k in list(self.instances)[:5]) or "none yet"
+            known = ", ".join(short_key(k) for k in list(self.instances)[:5]) or "none yet"
             raise ProcessError(
                 f"{self.declaration.name} has no instance {key!r} at this step "
                 f"(instances: {known}{'…' if len(self.instances) > 5 else ''})"
@@ -569,7 +571,7 @@ class ProcessRun:
         clock = ManualClock(first) if first else ManualClock(self._start_clock)
         again = ProcessRun(
             self.declaration,
-            self.upstream.app,
+            self.upstream.history,
             handlers=self.handlers,
             clock=clock,
             follow_event_time=True,
@@ -1025,58 +1027,8 @@ class ProcessRun:
         )
 
     def _repr_html_(self) -> str:
-        from workbench.charts.statemachine import state_diagram
-
-        step = self.current
-        inst = self.instances.get(step.instance) if step and step.instance else None
-        move = step.moves[-1] if step and step.moves else None
-        diagram = state_diagram(
-            self.declaration,
-            current=inst.shown_state if inst else None,
-            last=(move.source, move.trigger, move.target) if move else None,
-        )
-        parts = [
-            f"<div><b>{html.escape(self.declaration.name)}</b> following "
-            f"<b>{html.escape(self.upstream.name)}</b> · step {self.view} of {len(self.steps)}"
-            f"{'' if self.at_head else ' (replaying recorded steps)'} · position {self.cursor}"
-            f" · clock {self.now:%Y-%m-%d %H:%M} · {self.mode}</div>",
-            diagram.svg,
-        ]
-        if step is not None:
-            parts.append(f"<div>{html.escape(step.summary())}</div>")
-            if step.emitted:
-                parts.append(
-                    "<ul>"
-                    + "".join(
-                        f"<li>{html.escape(e.kind)} <b>{html.escape(e.action)}</b>: "
-                        f"{html.escape(e.outcome)} {html.escape(e.detail)}</li>"
-                        for e in step.emitted
-                    )
-                    + "</ul>"
-                )
-        timeouts = self.pending_timeouts()
-        if timeouts:
-            parts.append(
-                f"<div>⏰ {len(timeouts)} pending timeout(s), next: "
-                + html.escape(
-                    ", ".join(f"{n} for {_short(k)} at {d:%H:%M}" for k, n, d in timeouts[:3])
-                )
-                + "</div>"
-            )
-        dead = self.dead_letters()
-        if dead:
-            parts.append(
-                f"<div style='color:#b00020'>dead letter: {len(dead)} instance(s) parked: "
-                + html.escape("; ".join(f"{_short(d['instance'])}: {d['error']}" for d in dead[:3]))
-                + "</div>"
-            )
-        anomalies = self.visible_anomalies()
-        if anomalies:
-            parts.append(
-                f"<div style='color:#8a5300'>{len(anomalies)} anomaly(ies), "
-                f"last: {html.escape(anomalies[-1].reason)}</div>"
-            )
-        return "<div class='workbench-process-run'>" + "".join(parts) + "</div>"
+        """The run as HTML (:func:`workbench.processes.view.run_html`, as the stepper shows it)."""
+        return run_html(self)
 
     def _repr_mimebundle_(self, **_: Any) -> dict[str, str]:
         return {"text/html": self._repr_html_(), "text/plain": repr(self)}

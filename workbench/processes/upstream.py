@@ -1,29 +1,30 @@
 """Reading an upstream application's events one at a time, by position.
 
-A process manager follows another application's notification log. Events are
-decoded from their stored records with the application's own transcoder
-(custom transcodings, compression and encryption included) without importing
-the classes named by their topics.
+A process manager follows another application's history. Events are decoded
+from their stored records by the one reading path (the same values as
+:func:`workbench.load_events` gives), without importing the classes named by
+their topics: a process can follow an application or an SQLite file.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
+from workbench.reading.decoding import short_name
+from workbench.reading.loading import DecodedEvent, event_batches
+from workbench.reading.opening import HistorySource, open_history
 
 __all__ = ["UpstreamEvent", "UpstreamLog", "event_type_of"]
 
 _META = ("originator_id", "originator_version", "timestamp", "class_version")
 
 
-def event_type_of(topic: str) -> str:
-    """``"pkg.mod:TicketPurchase.Paid"`` → ``"TicketPurchase.Paid"``."""
-    return topic.rsplit(":", 1)[-1]
+event_type_of = short_name
+"""``"pkg.mod:TicketPurchase.Paid"`` → ``"TicketPurchase.Paid"`` (one rule: see short_name)."""
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,13 @@ class UpstreamEvent:
 
 
 class UpstreamLog:
-    """Reads an application's notification log forward from a position.
+    """Reads a history forward from a position, one event at a time.
 
-    Reading is batched and cached (a recorded event never changes), so moving
-    a cursor one event at a time costs almost nothing, even deep in a long
-    history. Only events of the given types are decoded.
+    Events are read in batches through the one reading path
+    (:func:`workbench.reading.loading.event_batches`) and kept (a recorded
+    event never changes), so moving a cursor one event at a time costs almost
+    nothing, even deep in a long history. Only events of the asked types are
+    read and decoded.
 
     >>> from workbench.examples.ticketing import Ticketing
     >>> from datetime import date
@@ -76,54 +79,55 @@ class UpstreamLog:
     'Conference.Scheduled'
     """
 
-    def __init__(self, app: Application[Any], batch: int = 500) -> None:
-        if not isinstance(app, Application):
-            raise TypeError(
-                f"a process follows an eventsourcing Application; got {type(app).__name__}. "
-                "Pass the application object (e.g. open_app(Ticketing, 'history.sqlite'))"
-            )
-        self.app = app
-        self.name = app.name
+    def __init__(self, source: HistorySource, batch: int = 500, **settings: Any) -> None:
+        self.history = open_history(source, **settings)
+        app = self.history.app
+        self.name = app.name if app is not None else self.history.description
         self._batch = batch
-        self._cache: list[Notification] = []
-        self._cache_start = 0
-        self._decoded: dict[int, UpstreamEvent] = {}
+        self._key: frozenset[str] | None = None
+        self._start = self._end = 0
+        self._events: list[UpstreamEvent] = []
+        self._positions: list[int] = []
+        self._topics: dict[frozenset[str], tuple[int, list[str]]] = {}
 
-    def _load(self, after: int) -> list[Notification]:
-        recorder = self.app.recorder
-        rows = recorder.select_notifications(  # type: ignore[attr-defined]
-            start=after + 1, limit=self._batch
-        )
-        return list(rows)
+    def _topics_for(self, key: frozenset[str]) -> list[str]:
+        top = self.history.max_position()
+        known = self._topics.get(key)
+        if known is None or known[0] < top:
+            known = (top, self.history.topics_for(sorted(key)))
+            self._topics[key] = known
+        return known[1]
 
-    def _window(self, after: int) -> tuple[list[Notification], int]:
-        """Cached notifications starting just after ``after`` (may be empty)."""
-        cache = self._cache
-        if cache and cache[0].id <= after + 1 and cache[-1].id > after:
-            # binary search for the first id > after
-            lo, hi = 0, len(cache)
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if cache[mid].id <= after:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            return cache, lo
-        rows = self._load(after)
-        if rows:
-            self._cache = rows
-        return rows, 0
+    def _fill(self, after: int, key: frozenset[str] | None) -> None:
+        top = self.history.max_position()
+        topics = self._topics_for(key) if key is not None else []
+        events: list[UpstreamEvent] = []
+        if key is None or topics:
+            for batch in event_batches(
+                self.history, after, upto=top, topics=topics, limit=self._batch
+            ):
+                events.extend(_upstream_event(decoded) for decoded in batch)
+        self._key = key
+        self._events = events
+        self._positions = [e.position for e in events]
+        self._start = after
+        self._end = events[-1].position if len(events) >= self._batch else top
 
     def next_after(self, after: int, types: Collection[str] | None = None) -> UpstreamEvent | None:
         """The first event after position ``after`` (of one of ``types``), or ``None``."""
+        key = None if types is None else frozenset(types)
         while True:
-            rows, i = self._window(after)
-            if i >= len(rows):
+            if self._key != key or not self._start <= after < self._end:
+                self._fill(after, key)
+            index = bisect_right(self._positions, after)
+            if index < len(self._events):
+                return self._events[index]
+            if self._end >= self.history.max_position():
                 return None
-            for row in rows[i:]:
-                if types is None or event_type_of(row.topic) in types:
-                    return self._decode(row)
-                after = row.id
+            after = max(after, self._end)
+            self._fill(after, key)
+            if not self._events:
+                return None
 
     def skipped_between(self, after: int, until: int) -> int:
         """How many events lie strictly between two positions (approximately: by id)."""
@@ -131,44 +135,30 @@ class UpstreamLog:
 
     def get(self, position: int) -> UpstreamEvent:
         """The event at ``position`` (``KeyError`` if there is none)."""
-        if position in self._decoded:
-            return self._decoded[position]
-        rows = self.app.recorder.select_notifications(  # type: ignore[attr-defined]
-            start=position, limit=1
-        )
-        if not rows or rows[0].id != position:
-            raise KeyError(f"{self.name} has no event at position {position}")
-        return self._decode(rows[0])
+        index = bisect_right(self._positions, position) - 1
+        if index >= 0 and self._positions[index] == position:
+            return self._events[index]
+        for batch in event_batches(self.history, position - 1, upto=position, limit=1):
+            return _upstream_event(batch[0])
+        raise KeyError(f"{self.name} has no event at position {position}")
 
     def max_position(self) -> int:
         """The position of the last recorded event (0 if none)."""
-        return int(self.app.recorder.max_notification_id() or 0)  # type: ignore[attr-defined]
+        return self.history.max_position()
 
     def first_timestamp(self) -> datetime | None:
         first = self.next_after(0)
         return first.timestamp if first else None
 
-    def _decode(self, row: Notification) -> UpstreamEvent:
-        found = self._decoded.get(row.id)
-        if found is not None:
-            return found
-        mapper = self.app.mapper
-        state = row.state
-        if mapper.cipher:
-            state = mapper.cipher.decrypt(state)
-        if mapper.compressor:
-            state = mapper.compressor.decompress(state)
-        data: dict[str, Any] = mapper.transcoder.decode(state)
-        timestamp = data.get("timestamp")
-        event = UpstreamEvent(
-            position=row.id,
-            type=event_type_of(row.topic),
-            originator_id=row.originator_id,
-            originator_version=row.originator_version,
-            timestamp=timestamp if isinstance(timestamp, datetime) else None,
-            data={k: v for k, v in data.items() if k not in _META},
-        )
-        if len(self._decoded) > 4096:
-            self._decoded.clear()
-        self._decoded[row.id] = event
-        return event
+
+def _upstream_event(decoded: DecodedEvent) -> UpstreamEvent:
+    position, stream_id, version, topic, payload, _ = decoded
+    timestamp = payload.get("timestamp")
+    return UpstreamEvent(
+        position=position,
+        type=short_name(topic),
+        originator_id=stream_id,
+        originator_version=version,
+        timestamp=timestamp if isinstance(timestamp, datetime) else None,
+        data={k: v for k, v in payload.items() if k not in _META},
+    )

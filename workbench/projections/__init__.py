@@ -20,7 +20,7 @@ from workbench.projections.core import (
     diff,
     handles,
 )
-from workbench.projections.events import EventDecoder, EventView, short_name
+from workbench.projections.events import EventView, short_name
 from workbench.projections.readmodel import ReadModel, Table
 from workbench.projections.storage import (
     MemoryStorage,
@@ -32,7 +32,6 @@ from workbench.projections.storage import (
 )
 
 __all__ = [
-    "EventDecoder",
     "EventView",
     "HandlerFailure",
     "Lag",

@@ -32,7 +32,7 @@ import html
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,10 +40,12 @@ from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 
-from workbench.projections.events import EventDecoder, EventView, short_name
+from workbench.projections.events import EventView
 from workbench.projections.readmodel import ReadModel, table_frame
 from workbench.projections.storage import ReadModelStorage, open_storage
-from workbench.records import Record, RecordReader, open_records
+from workbench.reading.decoding import short_name
+from workbench.reading.loading import DecodedEvent, event_batches
+from workbench.reading.opening import HistorySource, open_history
 
 __all__ = [
     "HandlerFailure",
@@ -256,43 +258,17 @@ class Lag:
         )
 
 
-def _reader(source: Any) -> RecordReader:
-    try:
-        return open_records(source)
-    except AttributeError:
-        # records.open_records cannot yet read some SQLite apps; read through the recorder.
-        from workbench.records import RecorderRecords
-
-        return RecorderRecords(f"{getattr(source, 'name', source)}", source)
-
-
-def _distinct_topics(reader: RecordReader, after: int) -> set[str]:
-    path = getattr(reader, "path", None)
-    table = getattr(reader, "table", None)
-    app = getattr(reader, "app", None)
-    sql = f"SELECT DISTINCT topic FROM {table} WHERE rowid > ?"
-    if isinstance(path, Path):
-        import sqlite3
-
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            return {r[0] for r in conn.execute(sql, (after,))}
-        finally:
-            conn.close()
-    if table is not None and app is not None:
-        with app.recorder.datastore.transaction(commit=False) as cur:
-            cur.execute(sql, (after,))
-            return {r[0] for r in cur.fetchall()}
-    return {r.topic for batch in reader.batches(after) for r in batch}
-
-
 class ProjectionRun:
     """A projection applied to a history, with its read model and tracking position.
 
-    ``source`` is an application, an SQLite event store path, or a record
-    reader. ``storage`` keeps the read model: ``"memory"`` (default), an SQLite
-    path (``"readmodels.sqlite"``), ``"beside"`` (in the SQLite event store's
-    own file, in tables of its own), a PostgreSQL URL, or a storage object.
+    ``source`` is any history :func:`~workbench.reading.opening.open_history`
+    opens (an application, an SQLite file, a store string, a ``History``), with
+    its keywords (``cipher_key``, ``compressor``, ``env``, ``table``). Events
+    are read and decoded as :func:`~workbench.load_events` reads them: only the
+    event types the projection handles, column by column. ``storage`` keeps
+    the read model: ``"memory"`` (default), an SQLite path
+    (``"readmodels.sqlite"``), ``"beside"`` (in the SQLite event store's own
+    file, in tables of its own), a PostgreSQL URL, or a storage object.
     The stored position is loaded, so :meth:`run` continues where the last
     run (in this or an earlier kernel) stopped.
 
@@ -306,12 +282,15 @@ class ProjectionRun:
     def __init__(
         self,
         projection: Projection,
-        source: Any,
+        source: HistorySource,
         storage: ReadModelStorage | str | Path | None = "memory",
         *,
         batch_size: int = 5_000,
-        decoder: EventDecoder | None = None,
         pace: float = 0.0,
+        cipher_key: str | None = None,
+        compressor: str | Any | None = None,
+        env: Mapping[str, str] | None = None,
+        table: str | None = None,
     ) -> None:
         if not isinstance(projection, Projection):
             hint = " (did you pass the class? add ())" if isinstance(projection, type) else ""
@@ -322,20 +301,15 @@ class ProjectionRun:
             raise ProjectionError(f"batch_size must be at least 1 (got {batch_size})")
         self.projection = projection
         self.name = projection.name
-        self.reader: RecordReader = (
-            source
-            if hasattr(source, "batches") and hasattr(source, "max_position")
-            else _reader(source)
-        )
-        self.decoder = decoder or (
-            EventDecoder.for_app(source) if hasattr(source, "mapper") else EventDecoder()
+        self.history = open_history(
+            source, cipher_key=cipher_key, compressor=compressor, env=env, table=table
         )
         if storage == "beside":
-            path = getattr(self.reader, "path", None)
-            if not isinstance(path, Path):
+            path = self.history.sqlite_path
+            if path is None:
                 raise ProjectionError(
                     f"storage='beside' keeps the read model in the event store's SQLite file, "
-                    f"but {self.reader.description} is not an SQLite file; name a file "
+                    f"but {self.history.description} is not an SQLite file; name a file "
                     "('readmodels.sqlite') or use 'memory'"
                 )
             storage = path
@@ -389,7 +363,7 @@ class ProjectionRun:
 
     def lag(self) -> Lag:
         """How far the read model is behind the write side."""
-        return Lag(self.reader.max_position(), self.position)
+        return Lag(self.history.max_position(), self.position)
 
     def on_progress(self, callback: Callable[[ProjectionRun], None]) -> None:
         """Call ``callback(run)`` after every batch (from the thread doing the work).
@@ -427,33 +401,26 @@ class ProjectionRun:
                 f"stop times must be timezone-aware, got {when!r}; "
                 "e.g. datetime(2018, 3, 7, tzinfo=timezone.utc)"
             )
-        lo, hi = 0, self.reader.max_position()
+        lo, hi = 0, self.history.max_position()
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            record = self._first_at_or_after(mid, hi)
-            if record is None:
+            event = self._first_at_or_after(mid, hi)
+            if event is None:
                 hi = mid - 1
                 continue
-            if EventView(record, self.decoder).timestamp <= when:
-                lo = record.position
+            if event.timestamp <= when:
+                lo = event.position
             else:
                 hi = mid - 1
         return lo
 
-    def _first_at_or_after(self, position: int, hi: int) -> Record | None:
-        window = 64
-        after = position - 1
-        while after < hi:
-            upto = min(hi, after + window)
-            for batch in self.reader.batches(after, upto=upto, batch_size=window):
-                if batch:
-                    return batch[0]
-            after = upto
-            window *= 4
+    def _first_at_or_after(self, position: int, hi: int) -> EventView | None:
+        for batch in event_batches(self.history, position - 1, upto=hi, limit=1):
+            return EventView(*batch[0])
         return None
 
     def _target(self, upto: int | None, until: datetime | None) -> int:
-        top = self.reader.max_position()
+        top = self.history.max_position()
         target = top if upto is None else min(upto, top)
         if until is not None:
             target = min(target, self.position_at(until))
@@ -461,8 +428,8 @@ class ProjectionRun:
 
     def _dispatch(self, target: int) -> dict[str, Handler]:
         if target > self._topics_upto:
-            top = self.reader.max_position()  # before the query: later events are re-checked
-            self._topics |= _distinct_topics(self.reader, self._topics_upto)
+            top = self.history.max_position()  # before the query: later events are re-checked
+            self._topics |= set(self.history.topics(self._topics_upto))
             self._topics_upto = top
         out: dict[str, Handler] = {}
         keys = set(self.projection.handlers)
@@ -658,8 +625,13 @@ class ProjectionRun:
         batch_size = self.batch_size if limit is None else min(limit, self.batch_size)
         stopped = False
         if topics and target > start:
-            batches: Iterator[list[Record]] = self.reader.batches(
-                start, upto=target, topics=topics, batch_size=batch_size
+            batches: Iterator[list[DecodedEvent]] = event_batches(
+                self.history,
+                start,
+                upto=target,
+                topics=topics,
+                batch_size=batch_size,
+                limit=limit,
             )
             try:
                 for batch in batches:
@@ -717,18 +689,19 @@ class ProjectionRun:
         model.clear_log()
         model.position = position
 
-    def _apply(self, records: Iterable[Record], dispatch: dict[str, Handler], keep: bool) -> int:
+    def _apply(
+        self, events: Iterable[DecodedEvent], dispatch: dict[str, Handler], keep: bool
+    ) -> int:
         model = self.model
         log = model._log
-        decoder = self.decoder
         handled = 0
         event: EventView | None = None
         with self.lock:
-            for record in records:
+            for decoded in events:
                 mark = len(log)
-                event = EventView(record, decoder)
+                event = EventView(*decoded)
                 try:
-                    dispatch[record[3]](event, model)
+                    dispatch[decoded[3]](event, model)
                 except Exception as error:
                     model.rollback(mark)
                     self._fail(event, error)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from workbench.projections.readmodel import MISSING
+from workbench.reading.decoding import STORED_TYPES
 
 __all__ = [
     "MemoryStorage",
@@ -134,17 +135,9 @@ def _default(obj: Any) -> Any:
     )
 
 
-_DECODE: dict[str, Callable[[str], Any]] = {
-    "decimal_str": Decimal,
-    "uuid_hex": UUID,
-    "datetime_iso": datetime.fromisoformat,
-    "date_iso": date.fromisoformat,
-}
-
-
 def _hook(d: dict[str, Any]) -> Any:
-    if len(d) == 2 and "_type_" in d and "_data_" in d and d["_type_"] in _DECODE:
-        return _DECODE[d["_type_"]](d["_data_"])
+    if len(d) == 2 and "_type_" in d and "_data_" in d and d["_type_"] in STORED_TYPES:
+        return STORED_TYPES[d["_type_"]](d["_data_"])
     return d
 
 

@@ -1,9 +1,10 @@
 """A stepper for process managers: a thin view over :class:`~workbench.processes.ProcessRun`.
 
 Buttons step, step back, run to the end or to a breakpoint, reset, advance the
-clock, and retry or abandon a parked instance. The view shows the state
-diagram with the current state highlighted and the transition just taken, the
-actions emitted, pending timeouts, failures and anomalies.
+clock, and retry or abandon a parked instance. Under them is the run's own
+view (:func:`workbench.processes.view.run_html`, what the run shows as a cell's
+value): the state diagram with the current state highlighted and the transition
+just taken, the actions emitted, pending timeouts, failures and anomalies.
 
 >>> from workbench.examples.ticketing import Ticketing
 >>> from workbench.examples.ticketing.processes import PURCHASE
@@ -21,23 +22,12 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from workbench.charts.statemachine import state_diagram
-from workbench.processes import ProcessError, ProcessRun, Step
+from workbench.processes import ProcessError, ProcessRun
+from workbench.processes.view import run_html, short_key
 
 __all__ = ["ProcessStepper"]
 
 _BUTTON = widgets.Layout(width="auto")
-_LIST_ROWS = 8
-
-
-def _short(key: str | None) -> str:
-    if key is None:
-        return "-"
-    return key if len(key) <= 12 else key[:8] + "…"
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value))
 
 
 class ProcessStepper(widgets.VBox):  # type: ignore[misc]
@@ -187,105 +177,17 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
         dead = run.dead_letters()
         chosen = self.dead_letter.value
         self.dead_letter.options = [
-            (f"{_short(d['instance'])}: {d['action']}", d["instance"]) for d in dead
+            (f"{short_key(d['instance'])}: {d['action']}", d["instance"]) for d in dead
         ]
         keys = [d["instance"] for d in dead]
         self.dead_letter.value = chosen if chosen in keys else (keys[0] if keys else None)
         self.retry_button.disabled = self.abandon_button.disabled = not dead
         self.back_button.disabled = run.view == 0
         color = "#b00020" if error else "#37474f"
-        self.status.value = (
-            f"<span style='color:{color}'>{_esc(self.message)}</span>" if self.message else ""
-        )
+        message = html.escape(self.message)
+        self.status.value = f"<span style='color:{color}'>{message}</span>" if message else ""
         self.view.value = self.render()
 
     def render(self) -> str:
-        """The view as HTML (diagram, step, actions, timeouts, failures, anomalies)."""
-        run = self.run
-        step = run.current
-        inst = run.instances.get(step.instance) if step and step.instance else None
-        move = step.moves[-1] if step and step.moves else None
-        diagram = state_diagram(
-            run.declaration,
-            current=inst.shown_state if inst else None,
-            last=(move.source, move.trigger, move.target) if move else None,
-        )
-        head = "" if run.at_head else " · <i>replaying recorded steps</i>"
-        parts = [
-            f"<div><b>{_esc(run.declaration.name)}</b> following <b>{_esc(run.upstream.name)}</b>"
-            f" · step {run.view} of {len(run.steps)}{head} · position {run.cursor}"
-            f" · clock {run.now:%Y-%m-%d %H:%M} · {len(run.instances)} instance(s)</div>",
-            diagram.svg,
-            self._step_html(step),
-            self._list(
-                "Pending timeouts",
-                [
-                    f"{_esc(name)} for {_esc(_short(key))} due {due:%Y-%m-%d %H:%M}"
-                    for key, name, due in run.pending_timeouts()
-                ],
-            ),
-            self._list(
-                "Retries waiting",
-                [
-                    f"{_esc(action)} for {_esc(_short(key))} at {when:%H:%M}"
-                    for key, action, when in run.pending_retries()
-                ],
-            ),
-            self._list(
-                "Failures",
-                [
-                    f"#{f.step} {_esc(f.action)} for {_esc(_short(f.instance))}, attempt "
-                    f"{f.attempt}: {_esc(f.error)}{' → parked' if f.parked else ''}"
-                    for f in run.visible_failures()
-                ],
-                newest_first=True,
-            ),
-            self._list(
-                "Dead letter",
-                [
-                    f"{_esc(_short(d['instance']))} in {_esc(d['state'])}: {_esc(d['action'])} "
-                    f"failed {d['attempts']}× ({_esc(d['error'])}); {d['held']} event(s) held"
-                    for d in run.dead_letters()
-                ],
-            ),
-            self._list(
-                "Anomalies",
-                [
-                    f"#{a.step} {_esc(a.trigger)} for {_esc(_short(a.instance))} "
-                    f"in state {_esc(a.state)}"
-                    for a in run.visible_anomalies()
-                ],
-                newest_first=True,
-            ),
-        ]
-        return "<div class='workbench-process-stepper'>" + "".join(parts) + "</div>"
-
-    def _step_html(self, step: Step | None) -> str:
-        if step is None:
-            return "<div><i>no step yet: press Step</i></div>"
-        rows = [f"<div><b>{_esc(step.summary())}</b></div>"]
-        if step.skipped:
-            rows.append(f"<div>({step.skipped} other upstream event(s) passed over)</div>")
-        if step.error:
-            rows.append(f"<div style='color:#b00020'>error: {_esc(step.error)}</div>")
-        for e in step.emitted:
-            rows.append(
-                f"<div>→ {_esc(e.kind)} <b>{_esc(e.action)}</b>: {_esc(e.outcome)}"
-                f"{' · ' + _esc(e.detail) if e.detail else ''}</div>"
-            )
-        for name, due in step.scheduled:
-            rows.append(f"<div>⏰ scheduled {_esc(name)} for {due:%Y-%m-%d %H:%M}</div>")
-        return "<div class='step'>" + "".join(rows) + "</div>"
-
-    @staticmethod
-    def _list(title: str, items: list[str], newest_first: bool = False) -> str:
-        if not items:
-            return ""
-        shown = list(reversed(items))[:_LIST_ROWS] if newest_first else items[:_LIST_ROWS]
-        more = f"<li>… and {len(items) - len(shown)} more</li>" if len(items) > len(shown) else ""
-        return (
-            f"<details open><summary>{_esc(title)} ({len(items)})</summary><ul>"
-            + "".join(f"<li>{item}</li>" for item in shown)
-            + more
-            + "</ul></details>"
-        )
+        """The view as HTML: the run's own (:func:`~workbench.processes.view.run_html`)."""
+        return run_html(self.run, extra_class="workbench-process-stepper")

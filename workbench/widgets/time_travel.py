@@ -20,7 +20,7 @@ from typing import Any
 import ipywidgets as widgets
 from eventsourcing.application import Application
 
-from workbench.loader import load_events
+from workbench.reading.loading import load_events
 from workbench.timetravel import Step, TimeTravel, state_html
 
 __all__ = ["TimeTravelView"]

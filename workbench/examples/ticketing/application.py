@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder
 
 from workbench.examples.ticketing.domainmodel import (
     Conference,
@@ -19,21 +19,9 @@ from workbench.examples.ticketing.domainmodel import (
     start_purchase,
     time_out_purchase,
 )
+from workbench.transcodings import DateAsISO
 
 T = TypeVar("T")
-
-
-class DateAsISO(Transcoding):
-    """Stores a ``datetime.date`` as ``"2018-03-07"``."""
-
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
 
 
 class Ticketing(Application[UUID]):

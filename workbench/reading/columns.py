@@ -1,6 +1,6 @@
 """Parsed event payloads (Arrow columns) as values for pandas, decoded column by column.
 
-The loader (:mod:`workbench.loader`) parses each event type's JSON states
+The loader (:mod:`workbench.reading.loading`) parses each event type's JSON states
 with pyarrow; this module turns each parsed column into what the frame
 holds: eventsourcing's encoded values (``{"_type_": "uuid_hex", "_data_":
 ...}`` and the like) decoded, nested objects and lists as Python values with
@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench.decoding import DECODERS, decode_value
+from workbench.reading.decoding import DECODERS, decode_value
 
 __all__ = ["Context", "frame_from_table", "object_array"]
 

@@ -52,12 +52,30 @@ class Record(NamedTuple):
 
 
 class RecordReader(Protocol):
-    """Reads records by position; every store gives one of these."""
+    """Reads records by position; every store gives one of these.
+
+    Callers use only these members: nothing needs to know which store it reads.
+    """
 
     description: str
+    """The store in a few words, e.g. ``"SQLite file data/history.sqlite"``."""
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file the records are in, or ``None`` (another kind of store)."""
+
+    @property
+    def parallel(self) -> bool:
+        """Whether reading may run in threads of its own (a connection per thread)."""
 
     def max_position(self) -> int:
         """The position of the newest record (0 when empty)."""
+
+    def count(self, after: int = 0, upto: int | None = None) -> int:
+        """How many records have ``after < position <= upto`` (gaps are not counted)."""
+
+    def topics(self, after: int = 0) -> list[str]:
+        """The distinct topics of the records after ``after``, sorted."""
 
     def batches(
         self,
@@ -68,6 +86,20 @@ class RecordReader(Protocol):
         batch_size: int = DEFAULT_BATCH,
     ) -> Iterator[list[Record]]:
         """Records with ``after < position <= upto``, oldest first, in lists of ``batch_size``."""
+
+    def arrow_batches(
+        self,
+        after: int = 0,
+        *,
+        upto: int | None = None,
+        topics: Sequence[str] = (),
+        streams: Sequence[str] = (),
+        where: Sequence[tuple[str, Any]] = (),
+        newest: int | None = None,
+        batch_size: int = 100_000,
+        first_batch_size: int | None = None,
+    ) -> Iterator[ArrowBatch]:
+        """Records as :class:`ArrowBatch` es (see :func:`arrow_batches`)."""
 
     def tail(self, count: int) -> list[Record]:
         """The ``count`` newest records, oldest first."""
@@ -102,6 +134,22 @@ class SQLiteRecords:
     path: Path | None = None
     table: str = "stored_events"
     app: Application[Any] | None = None
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return self.path
+
+    @property
+    def parallel(self) -> bool:
+        return self.path is not None
+
+    def topics(self, after: int = 0) -> list[str]:
+        sql = f"SELECT DISTINCT topic FROM {self.table}"
+        params: tuple[int, ...] = ()
+        if after > 0:
+            sql += " WHERE rowid > ?"
+            params = (after,)
+        return sorted({str(r[0]) for rows in self._query(sql, params) for r in rows})
 
     def _query(self, sql: str, params: Sequence[Any]) -> Iterator[list[tuple[Any, ...]]]:
         if self.path is not None:
@@ -248,7 +296,7 @@ class SQLiteRecords:
 
     def _arrow_rows(self, inner: str, params: list[Any]) -> ArrowBatch:
         rows = [r for chunk in self._query(inner, params) for r in chunk]
-        return _records_to_batch(
+        return records_to_batch(
             [Record(p, _stream_id(o), v, t, _state_bytes(s)) for p, o, v, t, s in rows]
         )
 
@@ -312,9 +360,46 @@ class RecorderRecords:
 
     description: str
     app: Application[Any]
+    sqlite_path = None
+    parallel = False
 
     def max_position(self) -> int:
         return int(self.app.recorder.max_notification_id() or 0)
+
+    def count(self, after: int = 0, upto: int | None = None) -> int:
+        return sum(len(batch) for batch in self.batches(after, upto=upto))
+
+    def topics(self, after: int = 0) -> list[str]:
+        seen: set[str] = set()
+        for batch in self.batches(after):
+            seen.update(r.topic for r in batch)
+        return sorted(seen)
+
+    def arrow_batches(
+        self,
+        after: int = 0,
+        *,
+        upto: int | None = None,
+        topics: Sequence[str] = (),
+        streams: Sequence[str] = (),
+        where: Sequence[tuple[str, Any]] = (),
+        newest: int | None = None,
+        batch_size: int = 100_000,
+        first_batch_size: int | None = None,
+    ) -> Iterator[ArrowBatch]:
+        """Each batch of :class:`Record` s converted (``where`` is left to the caller)."""
+        wanted = set(streams)
+        pending: list[Record] = []
+        for batch in self.batches(after, upto=upto, topics=topics, batch_size=batch_size):
+            if wanted:
+                batch = [r for r in batch if r.stream_id in wanted]
+            if newest is not None:
+                pending = (pending + batch)[-newest:] if newest else []
+                continue
+            if batch:
+                yield records_to_batch(batch)
+        if newest is not None and pending:
+            yield records_to_batch(pending)
 
     def batches(
         self,
@@ -533,7 +618,8 @@ def _by_dictionary(lines: pa.Array, convert: Any) -> pa.Array:
     return dictionary.take(encoded.indices)
 
 
-def _records_to_batch(records: Sequence[Record]) -> ArrowBatch:
+def records_to_batch(records: Sequence[Record]) -> ArrowBatch:
+    """:class:`Record` s as an :class:`ArrowBatch` (for a few records, or a store without SQL)."""
     columns = pa.table(
         {
             "position": pa.array([r.position for r in records], pa.int64()),
@@ -577,30 +663,16 @@ def arrow_batches(
     >>> [b.num_rows for b in arrow_batches(open_records(app))]
     [1]
     """
-    if isinstance(reader, SQLiteRecords):
-        yield from reader.arrow_batches(
-            after,
-            upto=upto,
-            topics=topics,
-            streams=streams,
-            where=where,
-            newest=newest,
-            batch_size=batch_size,
-            first_batch_size=first_batch_size,
-        )
-        return
-    wanted = set(streams)
-    pending: list[Record] = []
-    for batch in reader.batches(after, upto=upto, topics=topics, batch_size=batch_size):
-        if wanted:
-            batch = [r for r in batch if r.stream_id in wanted]
-        if newest is not None:
-            pending = (pending + batch)[-newest:] if newest else []
-            continue
-        if batch:
-            yield _records_to_batch(batch)
-    if newest is not None and pending:
-        yield _records_to_batch(pending)
+    return reader.arrow_batches(
+        after,
+        upto=upto,
+        topics=topics,
+        streams=streams,
+        where=where,
+        newest=newest,
+        batch_size=batch_size,
+        first_batch_size=first_batch_size,
+    )
 
 
 def _rebatch(chunks: Iterator[list[Record]], size: int) -> Iterator[list[Record]]:

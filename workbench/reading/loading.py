@@ -1,18 +1,18 @@
 """Load any event history into a pandas DataFrame, fast, without importing its code.
 
-:func:`load_events` reads the stored records (see :mod:`workbench.records`)
+:func:`load_events` reads the stored records (see :mod:`workbench.reading.records`)
 and decodes their JSON itself: a history written by an application that is
 not installed loads just as well, and nothing in the history gets to run.
 
 How it is fast: SQLite builds each batch of 50,000 rows as a few large
-strings (see :func:`workbench.records.arrow_batches`; the first and last
+strings (see :func:`workbench.reading.records.arrow_batches`; the first and last
 batches are small, so the stages below overlap from start to end). One
 thread reads a batch and puts its rows in topic order, cutting each state's
 leading timestamp out from its fixed place as it does
-(:mod:`workbench.leading_timestamps`); a second thread parses each topic's
+(:mod:`workbench.reading.leading_timestamps`); a second thread parses each topic's
 JSON lines with pyarrow in one go, with the schema learnt from the first
 lines and ISO strings kept as strings; meanwhile this thread decodes the
-batch before (:mod:`workbench.column_decoding`): eventsourcing's encoded
+batch before (:mod:`workbench.reading.columns`): eventsourcing's encoded
 values (``uuid_hex``, ``decimal_str``, ``datetime_iso``, ...) column by
 column, each distinct value once, nested values each distinct value once;
 then each type's columns are scattered into position order, and the batch
@@ -59,7 +59,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from queue import Full, Queue
 from typing import Any, TypeVar
 from uuid import UUID
@@ -69,22 +68,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
-from eventsourcing.application import Application
 
-from workbench.column_decoding import Context, frame_from_table, object_array
-from workbench.decoding import decode_value, diagnose, short_name
 from workbench.frame_joining import FrameSink, combine_frames
-from workbench.leading_timestamps import split_leading_timestamps
-from workbench.records import ArrowBatch, RecordReader, SQLiteRecords, arrow_batches, open_records
-from workbench.stores import Store, StoreError
+from workbench.reading.columns import Context, frame_from_table, object_array
+from workbench.reading.decoding import Codec, LoadError, decode_value, diagnose, short_name
+from workbench.reading.leading_timestamps import split_leading_timestamps
+from workbench.reading.opening import History, HistorySource, open_history
+from workbench.reading.records import ArrowBatch, RecordReader, records_to_batch
 
 __all__ = [
     "FIXED_COLUMNS",
     "LoadError",
     "combine_frames",
+    "event_batches",
     "event_types_of",
     "load_events",
-    "resolve_codec",
 ]
 
 T = TypeVar("T")
@@ -92,82 +90,12 @@ T = TypeVar("T")
 FIXED_COLUMNS = ["position", "stream_id", "version", "event_type", "topic", "timestamp"]
 """The columns every loaded frame starts with; the payload fields follow."""
 
-Source = Application[Any] | str | Path | Store | RecordReader
-
 _BIG_INT = re.compile(rb"[:\[,]-?\d{16,}[,\]}]")
-_ZLIB_TOPIC = "eventsourcing.compressor:ZlibCompressor"
 _BLOCK_SIZE = 1 << 20
 # pyarrow's own threads for parsing help only when the pipeline leaves cores idle
 _PARSE_THREADS = (os.cpu_count() or 1) > 3
 _PIPELINE = True
 _DEPTH = 3  # batches a pipeline stage may run ahead (evens out uneven batches)
-
-
-class LoadError(StoreError):
-    """Events could not be loaded; the message says what is wrong and what to do."""
-
-
-# --- settings: compression and encryption ------------------------------------------
-
-
-def resolve_codec(
-    *,
-    cipher_key: str | None = None,
-    compressor: str | Any | None = None,
-    env: Mapping[str, str] | None = None,
-) -> tuple[Any | None, Any | None]:
-    """The eventsourcing cipher and compressor named by the arguments or ``env``.
-
-    ``compressor`` may be ``"zlib"``, a topic such as
-    ``"eventsourcing.compressor:ZlibCompressor"``, or a compressor object.
-    ``cipher_key`` (or ``env["CIPHER_KEY"]``) makes an ``AESCipher``
-    (``env["CIPHER_TOPIC"]`` picks another cipher class).
-
-    >>> resolve_codec(compressor="zlib")[1].__class__.__name__
-    'ZlibCompressor'
-    """
-    env = dict(env or {})
-    if compressor is None:
-        compressor = env.get("COMPRESSOR_TOPIC") or None
-    if isinstance(compressor, str):
-        from eventsourcing.utils import resolve_topic
-
-        topic = _ZLIB_TOPIC if compressor.lower() == "zlib" else compressor
-        try:
-            found = resolve_topic(topic)
-        except Exception as e:
-            raise LoadError(
-                f"cannot use the compressor {compressor!r} ({e}); "
-                f"give 'zlib' or a topic such as '{_ZLIB_TOPIC}'"
-            ) from None
-        compressor = found() if isinstance(found, type) else found
-    key = cipher_key or env.get("CIPHER_KEY")
-    cipher = None
-    if key:
-        from eventsourcing.utils import Environment, resolve_topic
-
-        topic = env.get("CIPHER_TOPIC") or "eventsourcing.cipher:AESCipher"
-        try:
-            cipher_cls = resolve_topic(topic)
-        except ImportError as e:
-            raise LoadError(
-                f"cannot decrypt: {e}. The default cipher needs pycryptodome "
-                "(pip install pycryptodome); or set CIPHER_TOPIC to "
-                "'eventsourcing.cryptography:AESCipher' and pip install cryptography"
-            ) from None
-        try:
-            cipher = cipher_cls(Environment(env={"CIPHER_KEY": key}))
-        except Exception as e:
-            raise LoadError(
-                f"the cipher key is not usable ({e}); give the application's CIPHER_KEY "
-                "(base64 of 16, 24 or 32 bytes)"
-            ) from None
-    return cipher, compressor
-
-
-def _codec_of(app: Application[Any]) -> tuple[Any | None, Any | None]:
-    mapper = app.mapper
-    return getattr(mapper, "cipher", None), getattr(mapper, "compressor", None)
 
 
 # --- parsing one topic group ----------------------------------------------------
@@ -288,18 +216,14 @@ def _timestamps(values: list[Any]) -> Any:
 # --- one batch ------------------------------------------------------------------
 
 
-def _unwrap_states(batch: ArrowBatch, cipher: Any, compressor: Any) -> pa.Array:
+def _unwrap_states(batch: ArrowBatch, codec: Codec) -> pa.Array:
     out = []
     for value in batch.states.to_pylist():
         state = value[:-1]
         if not state:  # stored without a state (NULL): marked when decoded
             out.append(b"\n")
             continue
-        if cipher is not None:
-            state = cipher.decrypt(state)
-        if compressor is not None:
-            state = compressor.decompress(state)
-        out.append(state + b"\n")
+        out.append(codec.unwrap(state) + b"\n")
     return pa.array(out, pa.large_binary())
 
 
@@ -326,16 +250,13 @@ class _Prepared:
     """Every row's timestamp, when it was split off the states before parsing them."""
 
 
-def _group(batch: ArrowBatch, *, cipher: Any, compressor: Any, where: str) -> _Prepared:
+def _group(batch: ArrowBatch, *, codec: Codec, where: str) -> _Prepared:
     """Put the batch's rows in topic order (groups not parsed yet)."""
-    if cipher is not None or compressor is not None:
+    if not codec.plain:
         try:
-            batch = ArrowBatch(batch.columns, _unwrap_states(batch, cipher, compressor))
+            batch = ArrowBatch(batch.columns, _unwrap_states(batch, codec))
         except Exception as e:
-            raise LoadError(
-                f"cannot decrypt or decompress the events in {where} ({type(e).__name__}: {e}); "
-                f"check the settings: {diagnose(batch.state(0))}"
-            ) from None
+            raise LoadError(f"cannot read the events in {where}: {e}") from None
     else:
         _check_json(batch, where)
     meta = batch.columns
@@ -559,29 +480,6 @@ def _meta_frame(
 # --- the public function ----------------------------------------------------------
 
 
-def _reader_of(source: Source, table: str | None) -> tuple[RecordReader, Any, Any]:
-    if isinstance(source, (SQLiteRecords,)) or (
-        hasattr(source, "batches") and hasattr(source, "max_position")
-    ):
-        return source, None, None  # type: ignore[return-value]
-    if isinstance(source, Application):
-        cipher, compressor = _codec_of(source)
-        return open_records(source), cipher, compressor
-    if isinstance(source, (str, Path)):
-        text = str(source)
-        if "://" not in text and not Path(text).exists():
-            raise LoadError(
-                f"there is no file {text}: check the path (an SQLite event store), "
-                "or pass an open application"
-            )
-    try:
-        return open_records(source, table=table), None, None  # type: ignore[arg-type]
-    except LoadError:
-        raise
-    except StoreError as e:
-        raise LoadError(str(e)) from None
-
-
 def _time_bounds(
     since: datetime | str | None, until: datetime | str | None
 ) -> tuple[datetime | None, datetime | None]:
@@ -642,7 +540,7 @@ def _load_settings() -> Iterator[None]:
 
 @_load_settings()
 def load_events(
-    source: Source,
+    source: HistorySource,
     *,
     after: int = 0,
     upto: int | None = None,
@@ -660,11 +558,13 @@ def load_events(
 ) -> pd.DataFrame:
     """The events of ``source`` as a DataFrame, one row per stored event, oldest first.
 
-    ``source`` is an open application, an SQLite file path, a store string, or
-    a record reader. Columns: ``position``, ``stream_id`` (text: a UUID in its
-    dashed form, e.g. ``str(aggregate.id)``; metadata, not payload, and kept as
-    text because building a million ``UUID`` objects costs more than the rest
-    of the column, while filtering and grouping by text is fast), ``version``,
+    ``source`` is anything :func:`~workbench.reading.opening.open_history` opens
+    (an application, an SQLite file path, a store string, a :class:`History`);
+    ``cipher_key``, ``compressor``, ``env`` and ``table`` go there too.
+    Columns: ``position``, ``stream_id`` (text: a UUID in its dashed form,
+    e.g. ``str(aggregate.id)``; metadata, not payload, and kept as text
+    because building a million ``UUID`` objects costs more than the rest of
+    the column, while filtering and grouping by text is fast), ``version``,
     ``event_type`` (e.g. ``"TicketPurchase.Paid"``), ``topic``, ``timestamp``
     (UTC), then the payload fields (encoded values decoded: payload UUIDs are
     ``uuid.UUID``, Decimals ``Decimal``, ...), and ``error`` if
@@ -675,8 +575,8 @@ def load_events(
     ``event_types`` short names or full topics; ``streams`` ids; ``since <=
     timestamp < until``; ``limit`` (the oldest ``limit`` matching events);
     ``newest`` (the newest ``newest`` matching events). Compressed or encrypted
-    stores need ``compressor``/``cipher_key`` (or ``env`` with
-    ``COMPRESSOR_TOPIC``/``CIPHER_KEY``); an application as source brings its own.
+    stores need ``cipher_key`` (or ``env`` with ``CIPHER_KEY``); zlib and gzip
+    compression is recognised; an application as source brings its own settings.
 
     >>> from workbench.examples.history import SAMPLE_TICKETING
     >>> paid = load_events(SAMPLE_TICKETING, event_types=["TicketPurchase.Paid"], limit=3)
@@ -684,10 +584,15 @@ def load_events(
     (['TicketPurchase.Paid'], 3)
     """
 
-    reader, app_cipher, app_compressor = _reader_of(source, table)
-    cipher, comp = resolve_codec(cipher_key=cipher_key, compressor=compressor, env=env)
-    cipher = cipher or app_cipher
-    comp = comp or app_compressor
+    if batch_size < 1:
+        raise LoadError(f"batch_size must be at least 1 (got {batch_size})")
+    for name, value in (("limit", limit), ("newest", newest), ("after", after)):
+        if value is not None and value < 0:
+            raise LoadError(f"{name} cannot be negative (got {value})")
+    history = open_history(
+        source, cipher_key=cipher_key, compressor=compressor, env=env, table=table
+    )
+    reader, codec = history.reader, history.codec
     start, stop = _time_bounds(since, until)
     if isinstance(event_types, str):
         event_types = [event_types]
@@ -696,10 +601,9 @@ def load_events(
     stream_ids = [str(s) for s in streams or ()]
     ctx = Context()
     last = reader.max_position() if upto is None else min(upto, reader.max_position())
-    topics = _topics_for(reader, event_types, after, last) if event_types else ()
+    topics = history.topics_for(list(event_types)) if event_types else ()
     where: list[tuple[str, Any]] = []
-    plain = cipher is None and comp is None
-    if plain and isinstance(reader, SQLiteRecords):
+    if codec.plain and reader.sqlite_path is not None:
         text = "CAST(state AS TEXT)"
         extract = f"iif(json_valid({text}), json_extract({text}, '$.timestamp._data_'), NULL)"
         if start is not None:
@@ -713,8 +617,7 @@ def load_events(
     if event_types and not topics:
         batches: Iterator[ArrowBatch] = iter(())
     else:
-        batches = arrow_batches(
-            reader,
+        batches = reader.arrow_batches(
             after,
             upto=last,
             topics=topics,
@@ -727,9 +630,9 @@ def load_events(
         )
 
     def group(batch: ArrowBatch) -> _Prepared:
-        return _group(batch, cipher=cipher, compressor=comp, where=reader.description)
+        return _group(batch, codec=codec, where=history.description)
 
-    if _PIPELINE and isinstance(reader, SQLiteRecords) and reader.path and limit is None:
+    if _PIPELINE and reader.parallel and limit is None:
         # A pipeline: one thread reads from SQLite and groups the rows by topic, one
         # parses each group's JSON (both mostly outside the GIL), while this thread
         # decodes the batch before.
@@ -774,23 +677,127 @@ def load_events(
     df = df.reset_index(drop=True)
     df.attrs["last_position"] = int(last)
     df.attrs["notes"] = sorted(ctx.notes)
-    df.attrs["source"] = reader.description
+    df.attrs["source"] = history.description
     return df
+
+
+DecodedEvent = tuple[int, str, int, str, dict[str, Any], str | None]
+"""``(position, stream_id, version, topic, payload, error)``: one event, decoded."""
+
+
+def event_batches(
+    source: HistorySource,
+    after: int = 0,
+    *,
+    upto: int | None = None,
+    topics: Sequence[str] = (),
+    batch_size: int = 5_000,
+    limit: int | None = None,
+) -> Iterator[list[DecodedEvent]]:
+    """A history's events one batch at a time, decoded exactly as :func:`load_events` does.
+
+    The route projections and process runs read by: only ``topics`` (full
+    topics) are read and parsed, column by column, and each event comes back
+    as ``(position, stream_id, version, topic, payload, error)`` in position
+    order. ``error`` says why a corrupt state could not be decoded (its
+    payload is then empty). ``limit`` stops after that many events (reading
+    them with one query, however far apart they are). Datetimes are
+    ``datetime`` objects; missing values ``None``.
+
+    >>> from workbench.workspace import SAMPLE_TICKETING
+    >>> batch = next(event_batches(SAMPLE_TICKETING, limit=1))
+    >>> position, stream_id, version, topic, payload, error = batch[0]
+    >>> position, topic.split(":")[1], payload["code"], error
+    (1, 'Conference.Scheduled', 'PHP18', None)
+    """
+    history = open_history(source)
+    ctx = Context()
+    if limit is not None:
+        taken = 0
+        for records in history.reader.batches(
+            after, upto=upto, topics=topics, batch_size=min(batch_size, max(limit, 1))
+        ):
+            records = records[: limit - taken]
+            taken += len(records)
+            if records:
+                yield _decoded(records_to_batch(records), history, ctx)
+            if taken >= limit:
+                return
+        return
+    for batch in history.reader.arrow_batches(
+        after, upto=upto, topics=topics, batch_size=batch_size
+    ):
+        yield _decoded(batch, history, ctx)
+
+
+def _decoded(batch: ArrowBatch, history: History, ctx: Context) -> list[DecodedEvent]:
+    prepared = _parse_groups(_group(batch, codec=history.codec, where=history.description), ctx)
+    meta = prepared.meta
+    count = meta.num_rows
+    payloads: list[dict[str, Any]] = [{} for _ in range(count)]
+    errors: list[str | None] = [None] * count
+    stamps = (
+        _python_values(pd.Series(prepared.timestamps.to_pandas()).array)
+        if prepared.timestamps is not None
+        else None
+    )
+    for topic, first, last, table, group in prepared.groups:
+        event_type = short_name(topic)
+        rows = prepared.order[first:last].tolist()
+        if table is not None:
+            columns = frame_from_table(table, event_type, ctx)
+            group_errors: list[str | None] = []
+        else:
+            columns, group_errors = _python_columns(
+                [v[:-1] for v in group.to_pylist()], event_type, ctx
+            )
+        for name, column in columns.items():
+            values = _python_values(column)
+            for row, value in zip(rows, values, strict=True):
+                payloads[row][name] = value
+        for row, error in zip(rows, group_errors, strict=False):
+            errors[row] = error
+        if stamps is not None:
+            for row in rows:
+                if errors[row] is None:
+                    payloads[row]["timestamp"] = stamps[row]
+    return list(
+        zip(
+            meta.column("position").to_pylist(),
+            meta.column("stream_id").to_pylist(),
+            meta.column("version").to_pylist(),
+            meta.column("topic").to_pylist(),
+            payloads,
+            errors,
+            strict=True,
+        )
+    )
+
+
+def _python_values(values: Any) -> list[Any]:
+    """A decoded column as Python values: datetimes as ``datetime``, missing as ``None``."""
+    if isinstance(values, pd.arrays.DatetimeArray):
+        out: list[Any] = values.to_pydatetime().tolist()
+    else:
+        out = values.tolist()
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iub":
+        return out
+    missing = pd.isna(values)
+    if isinstance(missing, np.ndarray) and missing.any():
+        for index in np.flatnonzero(missing):
+            out[index] = None
+    return out
 
 
 def _count_rows(reader: RecordReader, after: int, last: int) -> Future[int]:
     """How many records there are in ``(after, last]``: counted by SQLite in a thread of its
     own (it overlaps the first batch); from other stores, a guess the columns grow beyond.
     """
-    if isinstance(reader, SQLiteRecords):
-        if reader.path is not None:  # a connection of its own: counted alongside
-            pool = ThreadPoolExecutor(1, thread_name_prefix="workbench-count")
-            counted = pool.submit(reader.count, after, last)
-            pool.shutdown(wait=False)  # the count goes on; the thread ends with it
-            return counted
-        done: Future[int] = Future()
-        done.set_result(reader.count(after, last))
-        return done
+    if reader.parallel:  # a connection of its own: counted alongside
+        pool = ThreadPoolExecutor(1, thread_name_prefix="workbench-count")
+        counted = pool.submit(reader.count, after, last)
+        pool.shutdown(wait=False)  # the count goes on; the thread ends with it
+        return counted
     guess: Future[int] = Future()
     guess.set_result(min(last - after, 100_000))
     return guess
@@ -853,43 +860,16 @@ def _in_range(df: pd.DataFrame, start: datetime | None, stop: datetime | None) -
     return df[keep.fillna(False).to_numpy(dtype=bool)]
 
 
-def _topics_for(
-    reader: RecordReader, event_types: Sequence[str], after: int, last: int
-) -> list[str]:
-    """Full topics for the given short names (or topics) present in the store."""
-    wanted = set(event_types)
-    full = [t for t in wanted if ":" in t]
-    short = wanted - set(full)
-    if not short:
-        return full
-    present = _distinct_topics(reader)
-    found = [t for t in present if short_name(t) in short]
-    return sorted(set(full) | set(found))
+def event_types_of(source: HistorySource, **settings: Any) -> list[str]:
+    """The short names of the event types in a history, sorted.
 
+    ``settings`` are :func:`~workbench.reading.opening.open_history`'s keywords.
 
-def _distinct_topics(reader: RecordReader) -> list[str]:
-    if isinstance(reader, SQLiteRecords):
-        rows = [
-            r
-            for chunk in reader._query(f"SELECT DISTINCT topic FROM {reader.table}", ())
-            for r in chunk
-        ]
-        return [str(r[0]) for r in rows]
-    seen: set[str] = set()
-    for batch in reader.batches():
-        seen.update(r.topic for r in batch)
-    return sorted(seen)
-
-
-def event_types_of(source: Source) -> list[str]:
-    """The short names of the event types in a store, sorted.
-
-    >>> from workbench.examples.history import SAMPLE_TICKETING
+    >>> from workbench.workspace import SAMPLE_TICKETING
     >>> "TicketPurchase.Paid" in event_types_of(SAMPLE_TICKETING)
     True
     """
-    reader, _, _ = _reader_of(source, None)
-    return sorted({short_name(t) for t in _distinct_topics(reader)})
+    return open_history(source, **settings).event_types()
 
 
 def _assemble(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -1,0 +1,173 @@
+"""One way to open a history: from an application, an SQLite file or a store string.
+
+A :class:`History` is what every reader in the workbench takes (the loader,
+the stream viewer, time travel, projections, process runs and the widgets):
+the stored records, how they are wrapped (cipher and compressor) and, when
+there is one, the application that wrote them. Open it once with
+:func:`open_history`; every function that reads a history accepts the same
+sources and the same keywords (``cipher_key=``, ``compressor=``, ``env=``,
+``table=``) and passes them here.
+
+=======================================  =============================================
+source                                   read through
+=======================================  =============================================
+an open eventsourcing ``Application``    its SQLite file directly, else its recorder
+``"history.sqlite"`` / a ``Path``        the file, read-only (``table=`` to pick one)
+``"sqlite:///history.sqlite"``           the same
+a :class:`History`                       itself (new settings make a new one)
+a record reader                          itself
+=======================================  =============================================
+
+Values come out the same whatever the source (see :mod:`workbench.reading.decoding`):
+an application's own transcodings are not used, because a file has none.
+
+>>> from workbench.workspace import SAMPLE_TICKETING
+>>> history = open_history(SAMPLE_TICKETING)
+>>> history.max_position(), history.description
+(4000, 'SQLite file ...ticketing.sqlite')
+>>> "TicketPurchase.Paid" in history.event_types()
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.application import Application
+
+from workbench.reading.decoding import Codec, LoadError, short_name
+from workbench.reading.records import Record, RecordReader, open_records
+from workbench.stores import Store, StoreError
+
+__all__ = ["History", "HistorySource", "open_history"]
+
+HistorySource = Any
+"""An application, an SQLite path or store string, a :class:`History` or a record reader."""
+
+
+@dataclass(frozen=True, eq=False)
+class History:
+    """A history opened for reading: its records, how they are wrapped, and its application.
+
+    Build one with :func:`open_history`.
+    """
+
+    reader: RecordReader
+    """Reads the stored records by position."""
+    codec: Codec = field(default_factory=Codec)
+    """Undoes the store's encryption and compression."""
+    app: Application[Any] | None = None
+    """The application, when the history was opened from one (time travel uses its code)."""
+
+    @property
+    def description(self) -> str:
+        """The store in a few words, with how its events are wrapped."""
+        wrapped = []
+        if self.codec.cipher is not None:
+            wrapped.append("encrypted")
+        if self.codec.compressor is not None:
+            wrapped.append(f"{self.codec.compressor_name}-compressed")
+        return self.reader.description + (f" ({', '.join(wrapped)})" if wrapped else "")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file that holds the events, or ``None``."""
+        return self.reader.sqlite_path
+
+    def max_position(self) -> int:
+        """The position of the newest event (0 when there is none)."""
+        return self.reader.max_position()
+
+    def topics(self, after: int = 0) -> list[str]:
+        """The distinct topics recorded after ``after``, sorted."""
+        return self.reader.topics(after)
+
+    def event_types(self) -> list[str]:
+        """The short names of the event types in the history, sorted."""
+        return sorted({short_name(t) for t in self.reader.topics()})
+
+    def topics_for(self, event_types: list[str] | tuple[str, ...]) -> list[str]:
+        """The full topics present for ``event_types`` (short names or topics)."""
+        wanted = set(event_types)
+        full = {t for t in wanted if ":" in t}
+        short = wanted - full
+        if not short:
+            return sorted(full)
+        found = {t for t in self.reader.topics() if short_name(t) in short}
+        return sorted(full | found)
+
+    def payload(self, state: bytes) -> dict[str, Any]:
+        """One stored state as a dict of values (see :meth:`Codec.payload`)."""
+        return self.codec.payload(state)
+
+    def record(self, position: int) -> Record | None:
+        """The stored record at ``position``, or ``None`` when there is none."""
+        for batch in self.reader.batches(position - 1, upto=position, batch_size=1):
+            for record in batch:
+                return record
+        return None
+
+    def __repr__(self) -> str:
+        return f"<History of {self.description}>"
+
+
+def open_history(
+    source: HistorySource,
+    *,
+    cipher_key: str | None = None,
+    compressor: str | Any | None = None,
+    env: Mapping[str, str] | None = None,
+    table: str | None = None,
+) -> History:
+    """Open ``source`` for reading; see the table in :mod:`workbench.reading.opening`.
+
+    ``cipher_key``/``compressor`` (or ``env`` with ``CIPHER_KEY``/``COMPRESSOR_TOPIC``)
+    say how the events are wrapped; an application brings its own, and zlib or gzip
+    compression is recognised by its bytes. ``table`` picks the events table of an
+    SQLite file with several. Raises :class:`~workbench.reading.decoding.LoadError`
+    saying what is wrong and what to do.
+
+    >>> from workbench.workspace import SAMPLE_TICKETING
+    >>> open_history(SAMPLE_TICKETING, compressor="zlib").description
+    'SQLite file ...ticketing.sqlite (zlib-compressed)'
+    """
+    given = cipher_key is not None or compressor is not None or bool(env)
+    settings = Codec.from_settings(cipher_key=cipher_key, compressor=compressor, env=env)
+    if isinstance(source, History):
+        return replace(source, codec=settings) if given else source
+    if isinstance(source, Application):
+        own = Codec.of_app(source)
+        codec = settings if given else own
+        return _detected(History(open_records(source), codec, source))
+    if _is_reader(source):
+        return _detected(History(source, settings))
+    if not isinstance(source, (str, Path, Store)):
+        raise LoadError(
+            f"cannot read a history from {type(source).__name__} {source!r}: pass an "
+            "eventsourcing application, an SQLite file path or a store string"
+        )
+    try:
+        reader = open_records(source, table=table)
+    except LoadError:
+        raise
+    except StoreError as e:
+        raise LoadError(str(e)) from None
+    return _detected(History(reader, settings))
+
+
+def _is_reader(source: Any) -> bool:
+    return hasattr(source, "batches") and hasattr(source, "max_position")
+
+
+def _detected(history: History) -> History:
+    """The history, with the compression its newest state shows when none was given."""
+    if not history.codec.plain:
+        return history
+    newest = history.reader.tail(1)
+    if not newest or not newest[0].state:
+        return history
+    codec = history.codec.detected(newest[0].state)
+    return history if codec is history.codec else replace(history, codec=codec)
