@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,14 @@ def test_the_sample_and_the_workspace_belong_to_the_library() -> None:
     assert history.SAMPLE_TICKETING is workbench.SAMPLE_TICKETING  # still importable from there
     assert history.copy_sample is workbench.copy_sample
     assert history.workspace is workbench.workspace  # the function, as `make lab` calls it
+
+
+def test_a_workspace_keeps_its_files_whatever_their_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    shutil.copyfile(workbench.SAMPLE_TICKETING, tmp_path / "Ticketing.sqlite")
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(tmp_path))
+    assert workbench.workspace() == tmp_path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Ticketing.sqlite", "sponsorship.sqlite"]

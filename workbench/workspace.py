@@ -19,6 +19,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from workbench.stores import Store
+
 __all__ = [
     "SAMPLE_DIR",
     "SAMPLE_SPONSORSHIP",
@@ -75,11 +77,13 @@ def workspace() -> Path:
     if not folder:
         return copy_sample()
     path = Path(folder).expanduser()
-    if not (path / SAMPLE_TICKETING.name).exists():
-        path.mkdir(parents=True, exist_ok=True)
-        for source in SAMPLE_FILES:
-            if not (path / source.name).exists():
-                shutil.copyfile(source, path / source.name)
+    path.mkdir(parents=True, exist_ok=True)
+    store = Store("sqlite", path=path)
+    for source in SAMPLE_FILES:
+        # Found as open_app finds it (any case, any SQLite suffix): never a copy beside it.
+        target = store.sqlite_file(source.stem)
+        if not target.exists():
+            shutil.copyfile(source, target)
     return path
 
 
