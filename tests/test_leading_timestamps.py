@@ -10,7 +10,7 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench.reading.leading_timestamps import split_leading_timestamps
+from workbench.reading._leading_timestamps import split_leading_timestamps
 
 
 def _encoded(when: datetime) -> dict[str, str]:

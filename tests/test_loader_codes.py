@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.reading.columns import _codes, _first_of_each
+from workbench.reading._columns import _codes, _first_of_each
 
 _encoded = st.fixed_dictionaries(
     {"_type_": st.sampled_from(["decimal_str", "uuid_hex"]), "_data_": st.sampled_from("abc")}

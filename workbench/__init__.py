@@ -64,18 +64,18 @@ from workbench.reading import (
     open_history,
 )
 from workbench.reading.records import Record, RecordReader, open_records
-from workbench.stores import Store, StoreError, describe_store, open_app, parse_store
-from workbench.storming import Board, storming_board
-from workbench.stream import EventStream, StreamFilter
-from workbench.text_search import TextIndex
-from workbench.timetravel import TimeTravel
-from workbench.workspace import (
+from workbench.samples import (
     SAMPLE_SPONSORSHIP,
     SAMPLE_TICKETING,
     copy_sample,
     default_store,
     workspace,
 )
+from workbench.stores import Store, StoreError, describe_store, open_app, parse_store
+from workbench.storming import Board, storming_board
+from workbench.stream import EventStream, StreamFilter
+from workbench.text_search import TextIndex
+from workbench.timetravel import TimeTravel
 
 if TYPE_CHECKING:
     from workbench.examples.history import HistorySummary, generate_history

@@ -58,7 +58,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError, RecordConflictError
 
 from workbench import clock
-from workbench.reading.decoding import Codec
+from workbench.reading.decoding import Codec, short_name
 
 __all__ = [
     "QUERY_PREFIXES",
@@ -862,7 +862,7 @@ class RecordedEvent:
     @property
     def type_name(self) -> str:
         """``"TicketPurchase.Paid"``."""
-        return self.topic.rsplit(":", 1)[-1]
+        return short_name(self.topic)
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -984,7 +984,7 @@ class StreamChoice:
 
 
 def _aggregate_kind(topic: str) -> str:
-    qualname = topic.rsplit(":", 1)[-1]
+    qualname = short_name(topic)
     parts = qualname.split(".")
     return parts[-2] if len(parts) >= 2 else parts[0]
 

@@ -32,6 +32,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from workbench import clock
 from workbench.commands import Field, FieldKind, InvalidInput, decode_payload
+from workbench.reading.decoding import short_name
 from workbench.stores import Store, open_app
 
 __all__ = ["CrudChange", "CrudStore", "CrudTable", "Row", "rows_from_aggregates"]
@@ -254,7 +255,7 @@ class CrudTable:
                         "position": n.id,
                         "when": payload.get("timestamp"),
                         "row": row_key,
-                        "event": n.topic.rsplit(":", 1)[-1],
+                        "event": short_name(n.topic),
                         "changes": payload.get("changes", payload.get("values", {})),
                     }
                 )

@@ -31,6 +31,7 @@ import pandas as pd
 from eventsourcing.domain import BaseAggregate, CommandMethodDecorator
 
 from workbench.commands import discover_commands
+from workbench.reading.decoding import short_name
 
 __all__ = ["Board", "Link", "Sticky", "storming_board"]
 
@@ -311,7 +312,7 @@ def _add_policies(board: Board, declaration: Any, events: dict[str, Sticky]) -> 
 
 
 def _matching_events(event_type: str, events: dict[str, Sticky]) -> list[Sticky]:
-    short = event_type.rsplit(":", 1)[-1]
+    short = short_name(event_type)
     return [s for n, s in events.items() if n == short or n.endswith("." + short)]
 
 

@@ -6,7 +6,7 @@ signed and settled contracts bring free tickets. The same seed gives the same
 events, ids included (every id is derived from a name or a reference), and the
 same timestamps (they come from a :class:`~workbench.clock.ManualClock`).
 The sample paths, :func:`copy_sample` and :func:`workspace` live in
-:mod:`workbench.workspace`; they are importable from here too.
+:mod:`workbench.samples`; they are importable from here too.
 
 >>> from workbench.examples.ticketing import Ticketing
 >>> from workbench.stores import open_app
@@ -45,7 +45,7 @@ from workbench.examples.ticketing.domainmodel import (
     start_purchase,
     time_out_purchase,
 )
-from workbench.workspace import (
+from workbench.samples import (
     SAMPLE_DIR,
     SAMPLE_SPONSORSHIP,
     SAMPLE_TICKETING,

@@ -1,15 +1,15 @@
 """Reading any history: opening it, its stored records, decoding them, loading them.
 
-=====================  ==========================================================
-module                 its job
-=====================  ==========================================================
-``opening``            :func:`open_history`: the one way in, from any source
-``records``            stored records by position, raw, from any store
-``decoding``           stored state to Python values: one table, one unwrap step
-``loading``            :func:`load_events`: a history as a pandas DataFrame, fast
-``columns``            the loader's column-by-column decoding (internal)
-``leading_timestamps`` the loader's timestamp split (internal)
-=====================  ==========================================================
+======================  ==========================================================
+module                  its job
+======================  ==========================================================
+``opening``             :func:`open_history`: the one way in, from any source
+``records``             stored records by position, raw, from any store
+``decoding``            stored state to Python values: one table, one unwrap step
+``loading``             :func:`load_events`: a history as a pandas DataFrame, fast
+``_columns``            the loader's column-by-column decoding (internal)
+``_leading_timestamps`` the loader's timestamp split (internal)
+======================  ==========================================================
 """
 
 from workbench.reading.decoding import STORED_TYPES, Codec, DecodeError, LoadError, short_name

@@ -9,10 +9,10 @@ strings (see :func:`workbench.reading.records.arrow_batches`; the first and last
 batches are small, so the stages below overlap from start to end). One
 thread reads a batch and puts its rows in topic order, cutting each state's
 leading timestamp out from its fixed place as it does
-(:mod:`workbench.reading.leading_timestamps`); a second thread parses each topic's
+(:mod:`workbench.reading._leading_timestamps`); a second thread parses each topic's
 JSON lines with pyarrow in one go, with the schema learnt from the first
 lines and ISO strings kept as strings; meanwhile this thread decodes the
-batch before (:mod:`workbench.reading.columns`): eventsourcing's encoded
+batch before (:mod:`workbench.reading._columns`): eventsourcing's encoded
 values (``uuid_hex``, ``decimal_str``, ``datetime_iso``, ...) column by
 column, each distinct value once, nested values each distinct value once;
 then each type's columns are scattered into position order, and the batch
@@ -70,9 +70,9 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from workbench.frame_joining import FrameSink, combine_frames
-from workbench.reading.columns import Context, frame_from_table, object_array
+from workbench.reading._columns import Context, frame_from_table, object_array
+from workbench.reading._leading_timestamps import split_leading_timestamps
 from workbench.reading.decoding import Codec, LoadError, decode_value, diagnose, short_name
-from workbench.reading.leading_timestamps import split_leading_timestamps
 from workbench.reading.opening import History, HistorySource, open_history
 from workbench.reading.records import ArrowBatch, RecordReader, records_to_batch
 
@@ -704,11 +704,11 @@ def event_batches(
     them with one query, however far apart they are). Datetimes are
     ``datetime`` objects; missing values ``None``.
 
-    >>> from workbench.workspace import SAMPLE_TICKETING
+    >>> from workbench.samples import SAMPLE_TICKETING
     >>> batch = next(event_batches(SAMPLE_TICKETING, limit=1))
     >>> position, stream_id, version, topic, payload, error = batch[0]
     >>> position, topic.split(":")[1], payload["code"], error
-    (1, 'Conference.Scheduled', 'PHP18', None)
+    (1, 'Conference.Scheduled', 'MON18', None)
     """
     history = open_history(source)
     ctx = Context()
@@ -865,7 +865,7 @@ def event_types_of(source: HistorySource, **settings: Any) -> list[str]:
 
     ``settings`` are :func:`~workbench.reading.opening.open_history`'s keywords.
 
-    >>> from workbench.workspace import SAMPLE_TICKETING
+    >>> from workbench.samples import SAMPLE_TICKETING
     >>> "TicketPurchase.Paid" in event_types_of(SAMPLE_TICKETING)
     True
     """

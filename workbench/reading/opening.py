@@ -21,7 +21,7 @@ a record reader                          itself
 Values come out the same whatever the source (see :mod:`workbench.reading.decoding`):
 an application's own transcodings are not used, because a file has none.
 
->>> from workbench.workspace import SAMPLE_TICKETING
+>>> from workbench.samples import SAMPLE_TICKETING
 >>> history = open_history(SAMPLE_TICKETING)
 >>> history.max_position(), history.description
 (4000, 'SQLite file ...ticketing.sqlite')
@@ -130,7 +130,7 @@ def open_history(
     SQLite file with several. Raises :class:`~workbench.reading.decoding.LoadError`
     saying what is wrong and what to do.
 
-    >>> from workbench.workspace import SAMPLE_TICKETING
+    >>> from workbench.samples import SAMPLE_TICKETING
     >>> open_history(SAMPLE_TICKETING, compressor="zlib").description
     'SQLite file ...ticketing.sqlite (zlib-compressed)'
     """
