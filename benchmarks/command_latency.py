@@ -89,7 +89,10 @@ def make_pickup(app: Any, path: Path, how: str) -> tuple[str, Callable[[int], in
 
         how = "" if chart else ", chart off"
         return f"StreamViewer(store).refresh() (open viewer, redraws its page{how})", by_viewer
-    if how in ("auto", "loader") and importlib.util.find_spec("workbench.reading.loading") is not None:
+    if (
+        how in ("auto", "loader")
+        and importlib.util.find_spec("workbench.reading.loading") is not None
+    ):
         from workbench.reading.loading import load_events
 
         def by_loader(after: int) -> int:
