@@ -42,7 +42,7 @@ class EventView(Mapping[str, Any]):
         stream_id: str,
         version: int,
         topic: str,
-        payload: dict[str, Any],
+        payload: Mapping[str, Any],
         error: str | None = None,
     ) -> None:
         self.position = position

@@ -73,7 +73,7 @@ from workbench.frame_joining import FrameSink, combine_frames
 from workbench.reading._columns import Context, frame_from_table, object_array
 from workbench.reading._leading_timestamps import split_leading_timestamps
 from workbench.reading.decoding import Codec, LoadError, decode_value, diagnose, short_name
-from workbench.reading.opening import History, HistorySource, open_history
+from workbench.reading.opening import HistorySource, open_history
 from workbench.reading.records import ArrowBatch, RecordReader, records_to_batch
 
 __all__ = [
@@ -681,8 +681,32 @@ def load_events(
     return df
 
 
-DecodedEvent = tuple[int, str, int, str, dict[str, Any], str | None]
+DecodedEvent = tuple[int, str, int, str, Mapping[str, Any], str | None]
 """``(position, stream_id, version, topic, payload, error)``: one event, decoded."""
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+class _Row(Mapping[str, Any]):
+    """One event's payload, read from its event type's decoded columns (no dict is built)."""
+
+    __slots__ = ("_columns", "_index")
+
+    def __init__(self, columns: dict[str, list[Any]], index: int) -> None:
+        self._columns = columns
+        self._index = index
+
+    def __getitem__(self, name: str) -> Any:
+        return self._columns[name][self._index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 def event_batches(
@@ -720,21 +744,31 @@ def event_batches(
             records = records[: limit - taken]
             taken += len(records)
             if records:
-                yield _decoded(records_to_batch(records), history, ctx)
+                batch = records_to_batch(records)
+                where = history.description
+                yield _decoded(
+                    _parse_groups(_group(batch, codec=history.codec, where=where), ctx), ctx
+                )
             if taken >= limit:
                 return
         return
-    for batch in history.reader.arrow_batches(
-        after, upto=upto, topics=topics, batch_size=batch_size
-    ):
-        yield _decoded(batch, history, ctx)
+    batches = history.reader.arrow_batches(after, upto=upto, topics=topics, batch_size=batch_size)
+    prepared: Iterator[_Prepared] = (
+        _parse_groups(_group(batch, codec=history.codec, where=history.description), ctx)
+        for batch in batches
+    )
+    if history.reader.parallel:
+        # Reading and parsing the next batch (mostly outside the GIL) overlaps the
+        # caller's work on this one.
+        prepared = _prefetch(prepared)
+    for item in prepared:
+        yield _decoded(item, ctx)
 
 
-def _decoded(batch: ArrowBatch, history: History, ctx: Context) -> list[DecodedEvent]:
-    prepared = _parse_groups(_group(batch, codec=history.codec, where=history.description), ctx)
+def _decoded(prepared: _Prepared, ctx: Context) -> list[DecodedEvent]:
     meta = prepared.meta
     count = meta.num_rows
-    payloads: list[dict[str, Any]] = [{} for _ in range(count)]
+    payloads: list[Mapping[str, Any]] = [_EMPTY] * count
     errors: list[str | None] = [None] * count
     stamps = (
         _python_values(pd.Series(prepared.timestamps.to_pandas()).array)
@@ -751,16 +785,15 @@ def _decoded(batch: ArrowBatch, history: History, ctx: Context) -> list[DecodedE
             columns, group_errors = _python_columns(
                 [v[:-1] for v in group.to_pylist()], event_type, ctx
             )
-        for name, column in columns.items():
-            values = _python_values(column)
-            for row, value in zip(rows, values, strict=True):
-                payloads[row][name] = value
+        values = {name: _python_values(column) for name, column in columns.items()}
+        if stamps is not None and "timestamp" not in values:
+            values["timestamp"] = [stamps[row] for row in rows]
+        for index, row in enumerate(rows):
+            payloads[row] = _Row(values, index)
         for row, error in zip(rows, group_errors, strict=False):
-            errors[row] = error
-        if stamps is not None:
-            for row in rows:
-                if errors[row] is None:
-                    payloads[row]["timestamp"] = stamps[row]
+            if error is not None:
+                errors[row] = error
+                payloads[row] = {}
     return list(
         zip(
             meta.column("position").to_pylist(),

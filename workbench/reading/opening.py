@@ -38,7 +38,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from workbench.reading.decoding import Codec, LoadError, short_name
+from workbench.reading.decoding import Codec, DecodeError, LoadError, diagnose, short_name
 from workbench.reading.records import Record, RecordReader, open_records
 from workbench.stores import Store, StoreError
 
@@ -163,11 +163,28 @@ def _is_reader(source: Any) -> bool:
 
 
 def _detected(history: History) -> History:
-    """The history, with the compression its newest state shows when none was given."""
-    if not history.codec.plain:
+    """The history, with the compression its newest states show when none was given.
+
+    Raises :class:`LoadError` when the newest states cannot be read with the
+    settings given (encrypted without a key, a wrong key, another compressor):
+    every reader then fails at once with the same message, not half-way
+    through a run. One unreadable state among readable ones is left to the
+    readers, which mark it.
+    """
+    states = [r.state for r in history.reader.tail(3) if r.state]
+    if not states:
         return history
-    newest = history.reader.tail(1)
-    if not newest or not newest[0].state:
-        return history
-    codec = history.codec.detected(newest[0].state)
+    codec = history.codec
+    if codec.plain:
+        codec = codec.detected(states[-1])
+    failures = []
+    for state in states:
+        try:
+            if codec.unwrap(state)[:1] == b"{":
+                break
+            failures.append(f"cannot read the events in {history.description}: {diagnose(state)}")
+        except DecodeError as e:
+            failures.append(f"cannot read the events in {history.description}: {e}")
+    else:
+        raise LoadError(failures[-1])
     return history if codec is history.codec else replace(history, codec=codec)
