@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from workbench.reading.decoding import DECODERS, decode_value
 
-__all__ = ["Context", "frame_from_table", "object_array"]
+__all__ = ["Context", "column_values", "frame_from_table", "object_array"]
 
 
 @dataclass
@@ -347,7 +347,7 @@ def _decode_encoding(array: pa.Array, label: str, ctx: Context) -> Any:
     return object_array(values)
 
 
-def _column(array: pa.Array, label: str, ctx: Context) -> Any:
+def column_values(array: pa.Array, label: str, ctx: Context) -> Any:
     """One parsed column as something pandas takes (numpy array or extension array)."""
     t = array.type
     if _is_encoding(t):
@@ -376,5 +376,5 @@ def frame_from_table(table: pa.Table, event_type: str, ctx: Context) -> dict[str
     columns: dict[str, Any] = {}
     for name in table.column_names:
         array = table.column(name).combine_chunks()
-        columns[name] = _column(array, f"{event_type}.{name}" if event_type else name, ctx)
+        columns[name] = column_values(array, f"{event_type}.{name}" if event_type else name, ctx)
     return columns

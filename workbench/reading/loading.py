@@ -70,7 +70,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from workbench.frame_joining import FrameSink, combine_frames
-from workbench.reading._columns import Context, frame_from_table, object_array
+from workbench.reading._columns import Context, column_values, frame_from_table, object_array
 from workbench.reading._leading_timestamps import split_leading_timestamps
 from workbench.reading.decoding import Codec, LoadError, decode_value, diagnose, short_name
 from workbench.reading.opening import HistorySource, open_history
@@ -688,22 +688,22 @@ _EMPTY: Mapping[str, Any] = {}
 
 
 class _Row(Mapping[str, Any]):
-    """One event's payload, read from its event type's decoded columns (no dict is built)."""
+    """One event's payload, read from its event type's columns (no dict is built)."""
 
     __slots__ = ("_columns", "_index")
 
-    def __init__(self, columns: dict[str, list[Any]], index: int) -> None:
+    def __init__(self, columns: _Columns, index: int) -> None:
         self._columns = columns
         self._index = index
 
     def __getitem__(self, name: str) -> Any:
-        return self._columns[name][self._index]
+        return self._columns.get(name)[self._index]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._columns)
+        return iter(self._columns.names)
 
     def __len__(self) -> int:
-        return len(self._columns)
+        return len(self._columns.names)
 
     def __repr__(self) -> str:
         return repr(dict(self))
@@ -770,30 +770,23 @@ def _decoded(prepared: _Prepared, ctx: Context) -> list[DecodedEvent]:
     count = meta.num_rows
     payloads: list[Mapping[str, Any]] = [_EMPTY] * count
     errors: list[str | None] = [None] * count
-    stamps = (
-        _python_values(pd.Series(prepared.timestamps.to_pandas()).array)
-        if prepared.timestamps is not None
-        else None
-    )
+    stamps = _Stamps(prepared.timestamps) if prepared.timestamps is not None else None
     for topic, first, last, table, group in prepared.groups:
         event_type = short_name(topic)
         rows = prepared.order[first:last].tolist()
         if table is not None:
-            columns = frame_from_table(table, event_type, ctx)
-            group_errors: list[str | None] = []
+            columns = _Columns(event_type, ctx, table, rows, stamps)
         else:
-            columns, group_errors = _python_columns(
+            decoded, group_errors = _python_columns(
                 [v[:-1] for v in group.to_pylist()], event_type, ctx
             )
-        values = {name: _python_values(column) for name, column in columns.items()}
-        if stamps is not None and "timestamp" not in values:
-            values["timestamp"] = [stamps[row] for row in rows]
+            columns = _Columns(event_type, ctx, None, rows, stamps, decoded)
+            for row, error in zip(rows, group_errors, strict=True):
+                if error is not None:
+                    errors[row] = error
         for index, row in enumerate(rows):
-            payloads[row] = _Row(values, index)
-        for row, error in zip(rows, group_errors, strict=False):
-            if error is not None:
-                errors[row] = error
-                payloads[row] = {}
+            if errors[row] is None:
+                payloads[row] = _Row(columns, index)
     return list(
         zip(
             meta.column("position").to_pylist(),
@@ -805,6 +798,68 @@ def _decoded(prepared: _Prepared, ctx: Context) -> list[DecodedEvent]:
             strict=True,
         )
     )
+
+
+class _Stamps:
+    """A batch's timestamps (split off before parsing), as ``datetime`` when first read."""
+
+    def __init__(self, timestamps: pa.Array) -> None:
+        self._arrow: pa.Array | None = timestamps
+        self._values: list[Any] = []
+
+    def values(self) -> list[Any]:
+        if self._arrow is not None:
+            self._values = _python_values(pd.Series(self._arrow.to_pandas()).array)
+            self._arrow = None
+        return self._values
+
+
+class _Columns:
+    """One event type's payload columns in a batch, each decoded when first read.
+
+    A handler that reads two fields of an event type with ten decodes two columns.
+    """
+
+    __slots__ = ("_ctx", "_decoded", "_label", "_rows", "_stamps", "_table", "names")
+
+    def __init__(
+        self,
+        label: str,
+        ctx: Context,
+        table: pa.Table | None,
+        rows: list[int],
+        stamps: _Stamps | None,
+        decoded: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._label = label
+        self._ctx = ctx
+        self._table = table
+        self._rows = rows
+        self._stamps = stamps
+        self._decoded: dict[str, list[Any]] = {
+            name: _python_values(column) for name, column in (decoded or {}).items()
+        }
+        names = list(table.column_names) if table is not None else list(self._decoded)
+        if stamps is not None and "timestamp" not in names:
+            names.append("timestamp")
+        self.names = names
+
+    def get(self, name: str) -> list[Any]:
+        """The column's values (``KeyError`` if the event type has no such field)."""
+        values = self._decoded.get(name)
+        if values is not None:
+            return values
+        if name not in self.names:
+            raise KeyError(name)
+        if self._table is not None and name in self._table.column_names:
+            array = self._table.column(name).combine_chunks()
+            values = _python_values(column_values(array, f"{self._label}.{name}", self._ctx))
+        else:  # the timestamp, split off the states before parsing
+            assert self._stamps is not None
+            every = self._stamps.values()
+            values = [every[row] for row in self._rows]
+        self._decoded[name] = values
+        return values
 
 
 def _python_values(values: Any) -> list[Any]:
