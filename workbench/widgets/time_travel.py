@@ -2,9 +2,11 @@
 
 A thin view over :class:`workbench.timetravel.TimeTravel`: a stream picker,
 a version slider, the state at that version (changed fields highlighted) and
-the event that made the change.
+the event that made the change. Without the application's code (a file) the
+view says, above the table and in its message, that what it shows is the
+events' payloads grouped by event type, not the aggregate's state.
 
->>> from workbench.examples.history import SAMPLE_TICKETING
+>>> from workbench.samples import SAMPLE_TICKETING
 >>> view = TimeTravelView(SAMPLE_TICKETING)
 >>> view.slider.value = view.slider.min
 >>> view.step.version == view.slider.min
@@ -34,7 +36,10 @@ class TimeTravelView(widgets.VBox):  # type: ignore[misc]
     ``stream_id`` picks the first stream shown (default: the stream with the
     most versions among the newest events). Widgets: ``stream_input``
     ("Stream", a combobox of up to 300 streams; any id can be typed),
-    ``slider`` ("Version"), ``prev_button`` ("Older"), ``next_button`` ("Newer").
+    ``slider`` ("Version"), ``prev_button`` ("Older"), ``next_button`` ("Newer"),
+    ``message`` (the time travel's note: why the states are what they are).
+    ``options`` go to :class:`~workbench.timetravel.TimeTravel` (``projector=``,
+    ``cipher_key=``, ``compressor=``, ``env=``, ...).
     """
 
     def __init__(
@@ -138,9 +143,10 @@ class TimeTravelView(widgets.VBox):  # type: ignore[misc]
                 max(v for v in versions if v <= version) if version > versions[0] else versions[0]
             )
         self.step = self.travel.step(version)
+        shown = "the events' payloads, not the state" if self.travel.folded else "state"
         self.heading.value = (
             f"stream <code>{html.escape(self.travel.stream_id)}</code>: version "
-            f"{version} of {versions[-1]} ({html.escape(self.travel.mode)})"
+            f"{version} of {versions[-1]} ({html.escape(self.travel.mode)}: {shown})"
         )
         self.state_view.value = state_html(self.step)
         self.prev_button.disabled = version <= versions[0]
