@@ -89,6 +89,8 @@ T = TypeVar("T")
 
 FIXED_COLUMNS = ["position", "stream_id", "version", "event_type", "topic", "timestamp"]
 """The columns every loaded frame starts with; the payload fields follow."""
+# Columns of the loader's own; a payload field with one of these names goes to "payload.<name>".
+_METADATA = frozenset([*FIXED_COLUMNS, "error"]) - {"timestamp"}
 
 _BIG_INT = re.compile(rb"[:\[,]-?\d{16,}[,\]}]")
 _BLOCK_SIZE = 1 << 20
@@ -313,10 +315,17 @@ def _convert(prepared: _Prepared, ctx: Context) -> pd.DataFrame:
         else:
             values = [v[:-1] for v in group.to_pylist()]
             columns, errors = _python_columns(values, event_type, ctx)
-            if any(errors):
-                columns["error"] = object_array(errors)
         for name, column in columns.items():
+            if name in _METADATA:
+                # a payload field named like a metadata column keeps its own column
+                ctx.notes.add(
+                    f"{event_type}: its payload field {name!r} is in the column "
+                    f"'payload.{name}' (the column {name!r} is the loader's own)"
+                )
+                name = f"payload.{name}"
             parts.setdefault(name, []).append((rows, column))
+        if table is None and any(errors):
+            parts.setdefault("error", []).append((rows, object_array(errors)))
     frame = _meta_frame(prepared.meta, None, prepared.topics)
     total = len(prepared.meta)
     pieces = parts.pop("timestamp", [])
