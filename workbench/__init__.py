@@ -6,14 +6,18 @@ commands, rebuild projections and step process managers::
     >>> import workbench as wb
     >>> from workbench.examples.ticketing import Ticketing
     >>> app = wb.open_app(Ticketing, "memory")
-    >>> wb.open_records(wb.SAMPLE_TICKETING).max_position()
+    >>> wb.open_history(wb.SAMPLE_TICKETING).max_position()
     4000
     >>> events = wb.load_events(wb.SAMPLE_TICKETING, event_types=["TicketPurchase.Paid"])
     >>> len(events)
     1035
 
 Stores are named by one string: ``"memory"``, an SQLite file path, or a
-``postgresql://`` URL (see :mod:`workbench.stores`). The widgets live in
+``postgresql://`` URL (see :mod:`workbench.stores`). Every reader of a history
+(``load_events``, ``EventStream``, ``TimeTravel``, ``ProjectionRun``,
+``ProcessRun``) opens it one way, :func:`open_history`, and takes the same
+keywords (``cipher_key``, ``compressor``, ``env``, ``table``); see
+:mod:`workbench.reading`. The widgets live in
 :mod:`workbench.widgets` (the core never imports ipywidgets).
 """
 
