@@ -31,7 +31,8 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from workbench import clock
-from workbench.commands import Field, FieldKind, InvalidInput, decode_payload
+from workbench.commands.fields import Field, FieldKind, InvalidInput
+from workbench.commands.results import decode_payload
 from workbench.reading.decoding import short_name
 from workbench.stores import Store, open_app
 
