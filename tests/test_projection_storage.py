@@ -4,6 +4,7 @@ store) and PostgreSQL; resume after a restart with a real SQLite file."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,12 +18,15 @@ from workbench.clock import ManualClock, use_clock
 from workbench.examples.ticketing import Conference, Ticketing
 from workbench.examples.ticketing.readmodels import PurchaseRecords, TicketsRemaining
 from workbench.projections import (
+    EventView,
     MemoryStorage,
     ProjectionError,
     ProjectionRun,
+    ReadModel,
     ReadModelStorage,
     SQLiteStorage,
     StaleTrackingError,
+    handles,
     open_storage,
 )
 from workbench.projections.readmodel import MISSING
@@ -183,3 +187,93 @@ def test_beside_keeps_the_read_model_in_the_event_store_file(tmp_path: Path) -> 
     assert again.get_conference(Conference.create_id("PHP18")).code == "PHP18"
     with pytest.raises(ProjectionError, match="not an SQLite file"):
         ProjectionRun(TicketsRemaining(), open_app(Ticketing), "beside")
+
+
+# One transaction: rows and position together -------------------------------------------
+
+SQLITE_REFUSALS = """
+CREATE TRIGGER refuse_row BEFORE INSERT ON workbench_projection_rows
+WHEN NEW.value = '"refused"' BEGIN SELECT RAISE(ABORT, 'row refused'); END;
+CREATE TRIGGER refuse_row_update BEFORE UPDATE ON workbench_projection_rows
+WHEN NEW.value = '"refused"' BEGIN SELECT RAISE(ABORT, 'row refused'); END;
+CREATE TRIGGER refuse_position BEFORE INSERT ON workbench_projection_tracking
+WHEN NEW.position = 999 BEGIN SELECT RAISE(ABORT, 'position refused'); END;
+CREATE TRIGGER refuse_position_update BEFORE UPDATE ON workbench_projection_tracking
+WHEN NEW.position = 999 BEGIN SELECT RAISE(ABORT, 'position refused'); END;
+"""
+
+POSTGRES_REFUSALS = """
+CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'refused by the test database'; END $$;
+CREATE TRIGGER refuse_row BEFORE INSERT OR UPDATE ON workbench_projection_rows
+FOR EACH ROW WHEN (NEW.value = '"refused"') EXECUTE FUNCTION refuse();
+CREATE TRIGGER refuse_position BEFORE INSERT OR UPDATE ON workbench_projection_tracking
+FOR EACH ROW WHEN (NEW.position = 999) EXECUTE FUNCTION refuse();
+"""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def refusing_storage(request: pytest.FixtureRequest, tmp_path: Path) -> ReadModelStorage:
+    """An SQL storage whose database refuses the row value "refused" and the position 999."""
+    if request.param == "sqlite":
+        path = tmp_path / "readmodels.sqlite"
+        storage = open_storage(path)
+        with sqlite3.connect(path) as conn:
+            conn.executescript(SQLITE_REFUSALS)
+        return storage
+    import psycopg
+
+    url = request.getfixturevalue("postgres_url")
+    storage = open_storage(url)
+    base, schema = url.split("?schema=")
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute(POSTGRES_REFUSALS)
+    return storage
+
+
+def test_a_refused_row_leaves_rows_and_position_unchanged(
+    refusing_storage: ReadModelStorage,
+) -> None:
+    storage = refusing_storage
+    storage.commit("p", 0, 5, {"t": {"a": 1, "b": 2}, "u": {"x": 1}})
+    before = storage.load("p")
+    # rows are deleted and written before the refused one: none of it may stay
+    refused = {"t": {"a": 10, "b": MISSING, "c": 3, "z": "refused"}, "u": {"x": 2}}
+    with pytest.raises(Exception, match="refused"):
+        storage.commit("p", 5, 9, refused)
+    assert storage.load("p") == before
+    # the position written last is refused: the rows written before it do not stay
+    with pytest.raises(Exception, match="refused"):
+        storage.commit("p", 5, 999, {"t": {"a": 10, "b": MISSING}})
+    assert storage.load("p") == before
+    # and the storage is not left inside a transaction
+    storage.commit("p", 5, 9, {"t": {"a": 10, "b": MISSING}})
+    assert storage.load("p") == (9, {"t": {"a": 10}, "u": {"x": 1}})
+
+
+def test_a_run_whose_row_is_refused_keeps_the_last_committed_batch(
+    refusing_storage: ReadModelStorage,
+) -> None:
+    clock = ManualClock(T0)
+    with use_clock(clock):
+        app = open_app(Ticketing)
+        state: dict[str, Any] = {}
+        for k in range(30):
+            clock.advance(minutes=5)
+            apply_command(app, state, k % 8, k * 3, k * 11)
+
+    class Refusing(PurchaseRecords):
+        @handles("TicketPurchase.Paid")
+        def refuse(self, event: EventView, model: ReadModel) -> None:
+            paid = model["counts"].add("paid")
+            model["paid"][event.stream_id] = "refused" if paid == 3 else event.amount
+
+    run = ProjectionRun(Refusing(), app, refusing_storage, batch_size=2)
+    with pytest.raises(Exception, match="refused"):
+        run.run()
+    assert run.status == "failed" and run.position > 0
+    assert run.model["counts"]["paid"] == 2
+    assert refusing_storage.load(run.name) == (run.position, run.model.snapshot())
+    up_to_there = ProjectionRun(Refusing(), app).run(upto=run.position)
+    assert up_to_there.model.snapshot() == run.model.snapshot()

@@ -291,6 +291,41 @@ def test_storage_refusing_a_row_leaves_model_and_tracking_consistent(
     assert ProjectionRun(Bad(), history, tmp_path / "rm.sqlite").position == 0
 
 
+class Interrupted(Fixed):
+    """Counts paid purchases; "interrupt kernel" lands in the handler of the third payment."""
+
+    interrupt_on = 3
+
+    @handles("TicketPurchase.Paid")
+    def paid(self, event: EventView, model: ReadModel) -> None:
+        count = model["counts"].add("paid")
+        model["amounts"][event.stream_id] = event.amount
+        if count == self.interrupt_on:
+            self.interrupt_on = -1
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 100])
+def test_an_interrupted_run_keeps_nothing_of_its_batch(history: Ticketing, batch_size: int) -> None:
+    storage = MemoryStorage()
+    run = ProjectionRun(Interrupted(), history, storage, batch_size=batch_size)
+    with pytest.raises(KeyboardInterrupt):
+        run.run()
+    assert run.status == "stopped" and isinstance(run.error, KeyboardInterrupt)
+    assert "stopped by KeyboardInterrupt" in repr(run)
+    assert run.model["counts"].get("paid", 0) < 3
+
+    def with_rows(tables: dict[str, dict[Any, Any]]) -> dict[str, dict[Any, Any]]:
+        return {name: rows for name, rows in tables.items() if rows}
+
+    position, stored = storage.load(run.name)
+    assert (position, with_rows(stored)) == (run.position, with_rows(tables(run)))
+    run.run()  # the same run, again: each payment counted once
+    assert run.status == "done"
+    assert tables(run) == tables(ProjectionRun(Fixed(), history).run())
+    assert storage.load(run.name) == (run.position, tables(run))
+
+
 # Counting, stepping, background runs, lag ------------------------------------------
 
 

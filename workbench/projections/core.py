@@ -28,6 +28,7 @@ imported), and only the event types a projection handles are read and decoded.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
 import time
@@ -277,6 +278,13 @@ class ProjectionRun:
     and :meth:`stop`. ``batch_size`` handled events are applied and committed
     at a time; ``pace`` (seconds to wait after each batch) slows a small
     rebuild down enough to watch it.
+
+    Each batch is all or nothing: if anything stops a run in the middle of one
+    (a handler's error, storage refusing a row, Ctrl-C / "interrupt kernel"),
+    the read model in memory and in storage is left as the last committed
+    batch made it, and the next :meth:`run` continues from there, applying
+    each event once. An interrupted run ends ``stopped``, with the
+    ``KeyboardInterrupt`` in :attr:`error`.
     """
 
     def __init__(
@@ -338,7 +346,9 @@ class ProjectionRun:
         self.listener_error: BaseException | None = None
         """The last error raised by an :meth:`on_progress` callback (the run carries on)."""
         self.error: BaseException | None = None
-        """An error that stopped the last run outside a handler (e.g. storage refused a row)."""
+        """What stopped the last run outside a handler (storage refused a row, Ctrl-C...)."""
+        self._unsure = False
+        """Whether memory may differ from storage (a commit or reset was cut short)."""
         self.reload()
 
     # State -----------------------------------------------------------------------
@@ -358,6 +368,7 @@ class ProjectionRun:
         with self.lock:
             position, tables = self.storage.load(self.name)
             self.model.load(position, tables)
+            self._unsure = False
             self._progress = Progress(position, position, position, 0, 0.0)
         return self
 
@@ -483,8 +494,14 @@ class ProjectionRun:
         """Empty the read model and set its position to 0 (in storage too)."""
         self._check_not_busy("reset")
         with self.lock:
-            self.storage.reset(self.name)
+            self._unsure = True
+            try:
+                self.storage.reset(self.name)
+            except BaseException:
+                self._recover()
+                raise
             self.model.load(0, {})
+            self._unsure = False
             self.failure = None
             self.last_event = None
             self.status = "idle"
@@ -600,6 +617,7 @@ class ProjectionRun:
             )
         self.error = None
         try:
+            self._start_from_storage()
             self._execute_inner(target, limit)
         except Exception as error:
             with self.lock:
@@ -607,8 +625,29 @@ class ProjectionRun:
                 self.status = "failed"
             if threading.current_thread() not in (self._thread, self._follower):
                 raise
+        except BaseException as error:  # Ctrl-C ("interrupt kernel"), SystemExit
+            with self.lock:
+                self.error = error
+                self.status = "stopped"
+                progress = self._progress
+                self._progress = Progress(
+                    progress.start,
+                    self.model.position,
+                    progress.target,
+                    progress.handled,
+                    progress.elapsed,
+                )
+            raise
         finally:
             self._executing.release()
+
+    def _start_from_storage(self) -> None:
+        """Start a run from what storage holds: nothing uncommitted is carried over."""
+        with self.lock:
+            if self._unsure:
+                self.reload()
+            elif self.model.mark:
+                self.model.rollback()
 
     def _execute_inner(self, target: int, limit: int | None) -> None:
         started = time.perf_counter()
@@ -684,10 +723,26 @@ class ProjectionRun:
 
     def _commit(self, position: int) -> None:
         model = self.model
-        changes = model.changes()
-        self.storage.commit(self.name, model.position, position, changes)
-        model.clear_log()
-        model.position = position
+        self._unsure = True
+        try:
+            self.storage.commit(self.name, model.position, position, model.changes())
+            model.clear_log()
+            model.position = position
+        except BaseException:
+            self._recover()
+            raise
+        self._unsure = False
+
+    def _recover(self) -> None:
+        """After a commit or reset was cut short, make memory what storage holds.
+
+        Storage changes in transactions, so it holds the last commit that went
+        through (which may be the one cut short, if only the reply was lost).
+        If storage cannot be read now, the model stays marked unsure and the
+        next run reloads it before anything else.
+        """
+        with contextlib.suppress(Exception):
+            self.reload()
 
     def _apply(
         self, events: Iterable[DecodedEvent], dispatch: dict[str, Handler], keep: bool
@@ -697,25 +752,30 @@ class ProjectionRun:
         handled = 0
         event: EventView | None = None
         with self.lock:
-            for decoded in events:
-                mark = len(log)
-                event = EventView(*decoded)
-                try:
-                    dispatch[decoded[3]](event, model)
-                except Exception as error:
-                    model.rollback(mark)
-                    self._fail(event, error)
-                    return handled
-                handled += 1
-                if keep:
-                    self._stepped.append(event)
-            if event is not None:
-                self.last_event = event
-                try:
+            try:
+                for decoded in events:
+                    mark = len(log)
+                    event = EventView(*decoded)
+                    try:
+                        dispatch[decoded[3]](event, model)
+                    except Exception as error:
+                        model.rollback(mark)
+                        self._fail(event, error)
+                        return handled
+                    handled += 1
+                    if keep:
+                        self._stepped.append(event)
+                if event is not None:
+                    self.last_event = event
                     self._commit(event.position)
-                except Exception:
+            except BaseException:
+                # the batch was not committed (a failed commit restored the model
+                # from storage itself): none of its changes stay in memory
+                if not self._unsure:
+                    self._unsure = True
                     model.rollback()
-                    raise
+                    self._unsure = False
+                raise
         return handled
 
     def _fail(self, event: EventView, error: Exception) -> None:

@@ -87,14 +87,27 @@ class MemoryStorage:
             stored, tables = self._data.get(name, (0, {}))
             if stored != expected:
                 raise StaleTrackingError(_stale(name, expected, stored))
-            for table, rows in changes.items():
-                target = tables.setdefault(table, {})
-                for key, value in rows.items():
-                    if value is MISSING:
-                        target.pop(key, None)
+            undo: list[tuple[str, Any, Any]] = []
+            created = [table for table in changes if table not in tables]
+            try:  # all or nothing, even if Ctrl-C lands in the middle
+                for table, rows in changes.items():
+                    target = tables.setdefault(table, {})
+                    for key, value in rows.items():
+                        undo.append((table, key, target.get(key, MISSING)))
+                        if value is MISSING:
+                            target.pop(key, None)
+                        else:
+                            target[key] = value
+                self._data[name] = (position, tables)
+            except BaseException:
+                for table, key, old in reversed(undo):
+                    if old is MISSING:
+                        tables[table].pop(key, None)
                     else:
-                        target[key] = value
-            self._data[name] = (position, tables)
+                        tables[table][key] = old
+                for table in created:
+                    tables.pop(table, None)
+                raise
 
     def reset(self, name: str) -> None:
         with self._lock:
@@ -296,7 +309,8 @@ class SQLiteStorage(_SQLStorage):
             try:
                 yield cur
             except BaseException:
-                cur.execute("ROLLBACK")
+                if self._conn.in_transaction:  # some errors end the transaction themselves
+                    cur.execute("ROLLBACK")
                 raise
             else:
                 cur.execute("COMMIT")
