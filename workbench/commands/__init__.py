@@ -1,12 +1,25 @@
 """Task-based commands, discovered from any eventsourcing application.
 
 A *command* is a public method of an application that changes state: "reserve
-tickets", "pay", "cancel ticket". :class:`CommandSet` finds them, reads their
+tickets", "pay", "cancel ticket". :class:`CommandSet` finds them (by what each
+method does: does it reach ``save`` or record an event?), reads their
 signatures (string annotations, names imported only for type checking,
-defaults, keyword-only parameters, no annotations at all), turns user input
-into the right types with a message per field, runs the command and reports
-exactly which events it recorded, read back from the application's
-notification log.
+defaults, keyword-only parameters, value objects, no annotations at all), turns
+user input into the right types with a message per field, runs the command and
+reports exactly which events it recorded.
+
+==========================================  ==============================================
+module                                      what it holds
+==========================================  ==============================================
+:mod:`workbench.commands.fields`            :class:`Field`: one input per parameter, and
+                                            how input becomes the parameter's type
+:mod:`workbench.commands.discovery`         which methods are commands (:func:`decide`),
+                                            :class:`Command`, :func:`command` marks
+:mod:`workbench.commands.results`           :class:`CommandResult`, its outcomes, and
+                                            :class:`RecordedEvent`
+:mod:`workbench.commands.streams`           the existing streams an id input offers
+:mod:`workbench.commands.command_set`       :class:`CommandSet`: submit, and what happened
+==========================================  ==============================================
 
 >>> from datetime import date
 >>> from workbench.examples.ticketing import Ticketing
@@ -21,12 +34,14 @@ notification log.
 ('recorded', ['Conference.Scheduled'])
 >>> commands.submit("schedule_conference", code="PHP18", name="x", starts_on="nope").errors
 {'starts_on': "'nope' is not a date: write it as YYYY-MM-DD, e.g. 2018-03-07"}
+>>> commands.submit("schedule_conference", code="PHP18", name="x", starts_on="2018-03-07").message
+"TicketingError: a conference with code 'PHP18' is already scheduled"
 
 An application author can say what is and is not a command::
 
     class Shop(Application):
         @command
-        def get_or_open_basket(self, customer: str) -> UUID: ...   # listed after all
+        def open_basket_later(self, customer: str) -> UUID: ...   # listed, whatever it does
 
         @not_a_command
         def rebuild_cache(self) -> None: ...                       # left out
@@ -38,8 +53,11 @@ from workbench.commands.command_set import CommandSet
 from workbench.commands.discovery import (
     QUERY_PREFIXES,
     Command,
+    Decision,
     command,
+    decide,
     discover_commands,
+    discover_queries,
     not_a_command,
 )
 from workbench.commands.fields import Field, FieldKind, InvalidInput, field_for
@@ -51,14 +69,17 @@ __all__ = [
     "Command",
     "CommandResult",
     "CommandSet",
+    "Decision",
     "Field",
     "FieldKind",
     "InvalidInput",
     "RecordedEvent",
     "StreamChoice",
     "command",
+    "decide",
     "decode_payload",
     "discover_commands",
+    "discover_queries",
     "field_for",
     "not_a_command",
 ]

@@ -1,14 +1,40 @@
-"""Which public methods of an application are commands, and their parameters."""
+"""Which public methods of an application are commands, and their parameters.
+
+A *command* changes state; a *query* only reads. What decides is what the
+method does, not its name: its calls are followed (through the application's
+own methods, the functions and the classes of its modules, as the event-storming
+board follows them) to see whether it reaches ``save`` (or
+``collect_events``, ``events.put``) or a method that records an event (an
+``@event`` method, ``trigger_event``, ``_create``, constructing an aggregate).
+``balance(account_id)`` and ``request_possible_routes_for_cargo(...)`` are
+queries; ``get_or_open_basket`` that saves is a command.
+
+The author has the last word: :func:`command` and :func:`not_a_command` mark a
+method either way. When a method's source cannot be read, its name decides
+(:data:`QUERY_PREFIXES`). :func:`decide` gives the decision and its reason for
+every public method.
+
+>>> from workbench.examples.ticketing import Ticketing
+>>> decisions = decide(Ticketing)
+>>> decisions["pay"].reason
+'reaches save'
+>>> decisions["get_tickets_remaining"].is_command
+False
+"""
 
 from __future__ import annotations
 
+import ast
 import inspect
-from collections.abc import Callable, Mapping
+import sys
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, TypeVar
 
-from workbench.commands._annotations import _annotation_text, _resolve
-from workbench.commands.fields import _KIND_WORDS, Field, InvalidInput, field_for
+from workbench.commands._annotations import annotation_text, resolve, type_checking_names
+from workbench.commands.fields import Field, context_for, convert_all, field_for
 
 QUERY_PREFIXES = (
     "get_",
@@ -23,15 +49,17 @@ QUERY_PREFIXES = (
     "show_",
     "can_",
 )
-"""Method names starting with these are queries, not commands (unless marked ``@command``)."""
+"""When a method's source cannot be read: names starting with these are queries."""
 
+RECORDING_CALLS = frozenset({"save", "collect_events", "trigger_event", "_create"})
+"""Calls that record events, whatever they are called on."""
 
 _MARK = "__workbench_command__"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def command(func: F) -> F:
-    """Mark a method as a command, even if its name looks like a query.
+    """Mark a method as a command, whatever its code looks like.
 
     >>> class Shop:
     ...     @command
@@ -61,11 +89,18 @@ class Command:
     """One per parameter, in declaration order."""
     skipped: tuple[str, ...] = ()
     """``*args`` / ``**kwargs`` parameters, which get no input."""
+    reason: str = ""
+    """Why it counts as a command (``"reaches save"``, ``"marked @command"`` ...)."""
 
     @property
     def title(self) -> str:
         """``"Reserve tickets"``."""
         return self.name.replace("_", " ").strip().capitalize()
+
+    @property
+    def unavailable(self) -> str:
+        """Why no form can run this command (``""`` when one can): a parameter without input."""
+        return "; ".join(f.unavailable for f in self.fields if f.unavailable)
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -81,57 +116,27 @@ class Command:
 
         Every field is checked, so all the messages come back at once.
         """
-        errors: dict[str, str] = {}
-        args: list[Any] = []
-        kwargs: dict[str, Any] = {}
-        for name in inputs:
-            if name not in {f.name for f in self.fields}:
-                errors[name] = f"{self.name} has no parameter {name!r} (it has {self._names()})"
-        for f in self.fields:
-            raw = inputs.get(f.name)
-            if f.is_empty(raw):
-                if f.required:
-                    errors[f.name] = f"required: enter a {_KIND_WORDS[f.kind]}" + (
-                        f" ({f.stream_kind} id)" if f.stream_kind else ""
-                    )
-                    continue
-                if f.nullable and not f.has_default:
-                    value = None
-                else:
-                    continue  # leave it to the default
-            else:
-                try:
-                    value = f.convert(raw)
-                except ValueError as e:
-                    errors[f.name] = str(e)
-                    continue
-            if f.positional_only:
-                args.append(value)
-            else:
-                kwargs[f.name] = value
-        if errors:
-            raise InvalidInput(errors)
-        return args, kwargs
+        return convert_all(self.fields, inputs, self.name)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a public method is a command, and why."""
+
+    name: str
+    is_command: bool
+    reason: str
+    """``"reaches save"``, ``"reaches save via _pay"``, ``"marked @not_a_command"``,
+    ``"records nothing: reaches neither save nor an event-recording method"`` ..."""
 
 
 def _is_query_name(name: str) -> bool:
     return name.startswith(QUERY_PREFIXES)
 
 
-def discover_commands(app_class: type[Any] | Any) -> dict[str, Command]:
-    """The commands of an application class (or instance), by name, in source order.
-
-    Public methods defined by the application (not by eventsourcing), minus
-    queries (names starting with ``get_``, ``find_``, ``list_``, ``is_``,
-    ``has_`` ...) and methods marked :func:`not_a_command`; plus anything
-    marked :func:`command`.
-
-    >>> from workbench.examples.ticketing import Ticketing
-    >>> list(discover_commands(Ticketing))[:3]
-    ['schedule_conference', 'add_ticket_type', 'end_ticket_sale']
-    """
-    cls = app_class if isinstance(app_class, type) else type(app_class)
-    found: dict[str, Command] = {}
+def _public_methods(cls: type[Any]) -> dict[str, tuple[type[Any], Callable[..., Any]]]:
+    """Public methods the application defines (not eventsourcing), in source order."""
+    found: dict[str, tuple[type[Any], Callable[..., Any]]] = {}
     seen: set[str] = set()
     for klass in reversed(cls.__mro__):
         if klass is object or klass.__module__.split(".")[0] == "eventsourcing":
@@ -139,38 +144,96 @@ def discover_commands(app_class: type[Any] | Any) -> dict[str, Command]:
             continue
         for name, member in vars(klass).items():
             func = member.__func__ if isinstance(member, staticmethod | classmethod) else member
-            if not callable(func) or isinstance(member, (type, property)):
-                found.pop(name, None)
+            found.pop(name, None)
+            if not callable(func) or isinstance(member, type | property):
                 continue
             mark = getattr(func, _MARK, None)
-            if mark is None:
-                if (
-                    name.startswith("_")
-                    or _is_query_name(name)
-                    or name in seen
-                    or isinstance(member, staticmethod | classmethod)
-                ):
-                    found.pop(name, None)
-                    continue
-            elif not mark:
-                found.pop(name, None)
+            if mark is None and (
+                name.startswith("_")
+                or name in seen
+                or isinstance(member, staticmethod | classmethod)
+            ):
                 continue
-            found.pop(name, None)
-            found[name] = _command_from(cls, klass, name, func)
+            found[name] = (klass, func)
     return found
 
 
-def _command_from(cls: type[Any], klass: type[Any], name: str, func: Callable[..., Any]) -> Command:
+def decide(app_class: type[Any] | Any) -> dict[str, Decision]:
+    """Every public method of an application, decided command or query, with the reason."""
+    cls = app_class if isinstance(app_class, type) else type(app_class)
+    follower = _CallFollower(cls)
+    decisions: dict[str, Decision] = {}
+    for name, (_, func) in _public_methods(cls).items():
+        mark = getattr(func, _MARK, None)
+        if mark is not None:
+            reason = "marked @command" if mark else "marked @not_a_command"
+            decisions[name] = Decision(name, bool(mark), reason)
+            continue
+        path = follower.path_to_recording(func)
+        if path is None:
+            query = _is_query_name(name)
+            decisions[name] = Decision(
+                name,
+                not query,
+                "its source cannot be read, so its name decides"
+                + (f" (it starts with {name.split('_')[0]}_)" if query else ""),
+            )
+        elif path:
+            via = path[:-1]
+            reason = f"reaches {path[-1]}" + (f" via {' → '.join(via)}" if via else "")
+            decisions[name] = Decision(name, True, reason)
+        else:
+            decisions[name] = Decision(
+                name, False, "records nothing: reaches neither save nor an event-recording method"
+            )
+    return decisions
+
+
+def discover_commands(app_class: type[Any] | Any) -> dict[str, Command]:
+    """The commands of an application class (or instance), by name, in source order.
+
+    Public methods defined by the application (not by eventsourcing) that
+    record events (see :func:`decide`), plus anything marked :func:`command`,
+    minus anything marked :func:`not_a_command`.
+
+    >>> from workbench.examples.ticketing import Ticketing
+    >>> list(discover_commands(Ticketing))[:3]
+    ['schedule_conference', 'add_ticket_type', 'end_ticket_sale']
+    """
+    cls = app_class if isinstance(app_class, type) else type(app_class)
+    methods = _public_methods(cls)
+    return {
+        name: _command_from(cls, methods[name][0], name, methods[name][1], decision.reason)
+        for name, decision in decide(cls).items()
+        if decision.is_command
+    }
+
+
+def discover_queries(app_class: type[Any] | Any) -> dict[str, str]:
+    """The public methods that are not commands, each with the reason.
+
+    >>> from workbench.examples.ticketing import Ticketing
+    >>> sorted(discover_queries(Ticketing))
+    ['get_conference', 'get_purchase', 'get_tickets_remaining']
+    """
+    return {name: d.reason for name, d in decide(app_class).items() if not d.is_command}
+
+
+def _command_from(
+    cls: type[Any], klass: type[Any], name: str, func: Callable[..., Any], reason: str
+) -> Command:
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):
-        return Command(name, _first_line(func), ())
+        return Command(name, _first_line(func), (), reason=reason)
     module = inspect.getmodule(func)
     namespaces: list[Mapping[str, Any]] = [
         getattr(func, "__globals__", None) or (vars(module) if module else {}),
         dict(vars(klass)),
         dict(vars(cls)),
+        type_checking_names(module),
     ]
+    context = context_for(namespaces)
     fields = []
     skipped = []
     params = list(signature.parameters.values())
@@ -184,22 +247,200 @@ def _command_from(cls: type[Any], klass: type[Any], name: str, func: Callable[..
         if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             skipped.append(p.name)
             continue
-        hint = _resolve(p.annotation, namespaces)
+        hint = resolve(p.annotation, namespaces)
         try:
-            fields.append(field_for(p, hint))
+            fields.append(field_for(p, hint, context))
         except Exception as e:  # never crash on an odd annotation
             fields.append(
                 Field(
                     p.name,
                     required=p.default is inspect.Parameter.empty,
                     default=None if p.default is inspect.Parameter.empty else p.default,
-                    annotation=_annotation_text(p.annotation),
-                    note=f"type could not be read ({e}): treated as text",
+                    annotation=annotation_text(p.annotation),
+                    unavailable=f"parameter {p.name!r}: its type could not be read ({e})",
                 )
             )
-    return Command(name, _first_line(func), tuple(fields), tuple(skipped))
+    return Command(name, _first_line(func), tuple(fields), tuple(skipped), reason)
 
 
 def _first_line(func: Callable[..., Any]) -> str:
     doc = inspect.getdoc(func) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+# --- following calls ------------------------------------------------------------
+
+
+def is_library(module_name: str, home: str) -> bool:
+    top = module_name.split(".")[0]
+    if top == home:
+        return False
+    if top in ("eventsourcing", "workbench", "builtins") or top in sys.stdlib_module_names:
+        return True
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None) or ""
+    return "site-packages" in path or "dist-packages" in path
+
+
+def _modules_of(cls: type[Any]) -> list[ModuleType]:
+    """The modules of the application's classes and the modules whose names they import."""
+    found: list[ModuleType] = []
+    homes = [k for k in cls.__mro__ if not k.__module__.startswith(("eventsourcing", "builtins"))]
+    for klass in homes:
+        first = sys.modules.get(klass.__module__)
+        if first is None or first in found:
+            continue
+        home = first.__name__.split(".")[0]
+        found.append(first)
+        for value in vars(first).values():
+            module = (
+                value
+                if isinstance(value, ModuleType)
+                else sys.modules.get(getattr(value, "__module__", "") or "")
+            )
+            if module is not None and module not in found and not is_library(module.__name__, home):
+                found.append(module)
+    return found
+
+
+def _is_event_method(value: Any) -> bool:
+    return type(value).__name__ == "CommandMethodDecorator" and type(value).__module__.startswith(
+        "eventsourcing"
+    )
+
+
+def _is_aggregate_class(value: Any) -> bool:
+    return isinstance(value, type) and any(
+        k.__module__.startswith("eventsourcing") and k.__name__ == "BaseAggregate"
+        for k in value.__mro__
+    )
+
+
+@dataclass
+class _Call:
+    name: str
+    """The called name (``save``, ``lend``)."""
+    on: str
+    """What it is called on: ``self``, ``super``, a name (``Account``), ``events``, or ``""``."""
+
+
+def _calls(func: Any) -> list[_Call] | None:
+    """The calls in a function's source, or ``None`` when the source cannot be read."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(inspect.unwrap(func))))
+    except (OSError, TypeError, SyntaxError, ValueError, IndentationError):
+        return None
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        target = node.func
+        if isinstance(target, ast.Name):
+            found.append(_Call(target.id, ""))
+        elif isinstance(target, ast.Attribute):
+            owner = target.value
+            if isinstance(owner, ast.Name):
+                on = owner.id
+            elif isinstance(owner, ast.Call) and getattr(owner.func, "id", "") == "super":
+                on = "super"
+            elif isinstance(owner, ast.Attribute):
+                on = owner.attr
+            else:
+                on = "?"
+            found.append(_Call(target.attr, on))
+    return found
+
+
+class _CallFollower:
+    """Follows a method's calls by name to see whether it can record events."""
+
+    def __init__(self, cls: type[Any], depth: int = 8) -> None:
+        self.cls = cls
+        self.home = cls.__module__.split(".")[0]
+        self.depth = depth
+        self.methods: dict[str, list[Any]] = {}
+        self.functions: dict[str, list[Any]] = {}
+        for module in _modules_of(cls):
+            for attr, value in vars(module).items():
+                if inspect.isfunction(value) and value.__module__ == module.__name__:
+                    self.functions.setdefault(attr, []).append(value)
+                elif isinstance(value, type) and value.__module__ == module.__name__:
+                    for klass in value.__mro__:
+                        if klass.__module__.startswith(("eventsourcing", "builtins")):
+                            continue
+                        for name, member in vars(klass).items():
+                            self.methods.setdefault(name, []).append(member)
+
+    def _own(self, name: str) -> list[Any]:
+        try:
+            member = inspect.getattr_static(self.cls, name)
+        except AttributeError:
+            return []
+        return [member]
+
+    def path_to_recording(self, func: Any) -> list[str] | None:
+        """The names leading to a recording call (``[]``: none), or ``None`` if unreadable."""
+        first = _calls(func)
+        if first is None:
+            return None
+        seen: set[int] = {id(func)}
+        work: list[tuple[list[_Call], list[str]]] = [(first, [])]
+        while work:
+            calls, path = work.pop(0)
+            if len(path) > self.depth:
+                continue
+            for call in calls:
+                found = self._records(call, path)
+                if found is not None:
+                    return found
+            for call in calls:
+                for target in self._targets(call, func):
+                    if id(target) in seen:
+                        continue
+                    seen.add(id(target))
+                    if target is _RECORDS or _is_event_method(target):
+                        return [*path, call.name]
+                    inner = _calls(target)
+                    if inner:
+                        work.append((inner, [*path, call.name]))
+        return []
+
+    def _records(self, call: _Call, path: list[str]) -> list[str] | None:
+        if call.name in RECORDING_CALLS:
+            return [*path, call.name]
+        if (call.name, call.on) in (("put", "events"), ("insert_events", "recorder")):
+            return [*path, f"{call.on}.{call.name}"]
+        return None
+
+    def _targets(self, call: _Call, func: Any) -> Iterable[Any]:
+        """What a call may run: functions and methods to follow, event methods, classes."""
+        candidates: list[Any] = []
+        if call.on in ("self", "cls", "super"):
+            candidates = self._own(call.name)
+        elif call.on == "":
+            found = getattr(func, "__globals__", {}).get(call.name)
+            candidates = [found] if found is not None else self.functions.get(call.name, [])
+        else:
+            owner = getattr(func, "__globals__", {}).get(call.on)
+            if isinstance(owner, type | ModuleType):
+                try:
+                    candidates = [inspect.getattr_static(owner, call.name)]
+                except AttributeError:
+                    candidates = []
+            if not candidates:
+                candidates = self.methods.get(call.name, []) + self.functions.get(call.name, [])
+        out = []
+        for c in candidates:
+            if isinstance(c, staticmethod | classmethod):
+                c = c.__func__
+            if _is_aggregate_class(c):
+                out.append(_RECORDS)  # constructing an aggregate records its created event
+            elif _is_event_method(c) or (
+                inspect.isfunction(c) and not is_library(c.__module__, self.home)
+            ):
+                out.append(c)
+        return out
+
+
+_RECORDS: Any = object()
+"""What constructing an aggregate leads to: its created event is recorded."""

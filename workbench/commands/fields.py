@@ -1,4 +1,49 @@
-"""One input per command parameter: what it takes and how text becomes the parameter's type."""
+"""One input per command parameter: what it takes and how input becomes the parameter's type.
+
+A :class:`Field` is read from a parameter's annotation (:func:`field_for`) and
+converts what a form or a caller gives (text, or already typed values) into
+that type, or raises ``ValueError`` with a message that names the bad value,
+what would do and how to fix it. Nothing is ever converted with ``str(value)``
+of an object: a value that is not of the expected kind is refused, so a
+command never records the repr of an object.
+
+Which annotation gives which input:
+
+==================================================  ===========================================
+annotation                                          input (``Field.kind``)
+==================================================  ===========================================
+``str``, ``int``, ``float``, ``Decimal``, ``bool``  ``text``, ``int``, ``float``, ``decimal``,
+                                                    ``bool`` (a subclass is built from the value)
+``date``, ``datetime``                              ``date``, ``datetime`` (no zone → UTC)
+an ``Enum``, a ``Literal``                          ``choice``
+``UUID`` (or ``str``) named ``*_id``                ``aggregate_id``: existing streams, or paste
+``UUID`` otherwise                                  ``uuid``
+``dict[K, V]``, ``Mapping[K, V]``                   ``mapping``: ``name=value`` pairs or JSON
+``list[T]``, ``tuple[T, ...]``, ``set[T]``          ``list``: one per line, or JSON
+a dataclass, a ``NamedTuple``, a class whose        ``object``: a sub-form (or a JSON object),
+constructor takes typed simple values               one :attr:`Field.members` per argument
+``Any`` inside a mapping or a list                  ``json``: any JSON value
+``X | None``                                        as ``X``, and empty gives ``None``
+==================================================  ===========================================
+
+A parameter without an annotation (or ``Any``) is guessed from its default or
+its name, and says so (:attr:`Field.note`). Any other type (a name that cannot
+be resolved at run time, an abstract class, a union of several types, a class
+whose constructor is not typed) gets no input: :attr:`Field.unavailable` says
+why, and the command is shown disabled.
+
+"Required" means *must be given*. Empty text, an empty list and an empty
+mapping are values: a required ``str`` receives ``""`` (the domain decides
+whether that is allowed). Only an optional parameter left empty falls back to
+its default.
+
+>>> Field("price", "decimal").convert(" 450.00 ")
+Decimal('450.00')
+>>> Field("n", "int").convert("2.5")
+Traceback (most recent call last):
+...
+ValueError: '2.5' is not a whole number: it has a fraction; type digits only, e.g. 3
+"""
 
 from __future__ import annotations
 
@@ -8,15 +53,24 @@ import decimal
 import enum
 import inspect
 import json
+import math
+import numbers
 import re
+import sys
 import typing
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import NoneType, UnionType
 from typing import Any, Literal
 
-from workbench.commands._annotations import _annotation_text, _is_unresolved
+from workbench.commands._annotations import (
+    annotation_text,
+    is_unresolved,
+    resolve,
+    type_checking_names,
+    unresolved_names,
+)
 
 FieldKind = Literal[
     "text",
@@ -28,17 +82,23 @@ FieldKind = Literal[
     "datetime",
     "choice",
     "aggregate_id",
+    "uuid",
     "mapping",
     "list",
+    "object",
+    "json",
 ]
 
+MAX_DEPTH = 32
+"""How deeply structured input (JSON, nested lists and mappings) may nest."""
 
-# --- fields ---------------------------------------------------------------------
+MAX_OBJECT_DEPTH = 4
+"""How many classes deep a sub-form may go (an object in an object in ...)."""
 
 _TRUE = {"true", "yes", "y", "1", "on", "x"}
 _FALSE = {"false", "no", "n", "0", "off", ""}
 
-_KIND_WORDS: dict[str, str] = {
+KIND_WORDS: dict[str, str] = {
     "text": "text",
     "int": "whole number",
     "float": "number",
@@ -48,9 +108,28 @@ _KIND_WORDS: dict[str, str] = {
     "datetime": "date and time",
     "choice": "choice",
     "aggregate_id": "id",
+    "uuid": "UUID",
     "mapping": "amount per name",
     "list": "list",
+    "object": "object",
+    "json": "JSON value",
 }
+"""The words a label uses for each kind."""
+
+EMPTY_IS_A_VALUE = ("text", "list", "mapping", "json")
+"""Kinds for which empty input is a value (``""``, ``[]``, ``{}``), not a missing one."""
+
+
+class InvalidInput(ValueError):
+    """Input that does not convert; ``errors`` maps each bad field to what is wrong.
+
+    >>> str(InvalidInput({"price": "'abc' is not a decimal number"}))
+    "price: 'abc' is not a decimal number"
+    """
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
 @dataclass(frozen=True)
@@ -68,7 +147,7 @@ class Field:
     kind: FieldKind = "text"
     """Which input fits the parameter."""
     required: bool = True
-    """``False`` when the parameter has a default or accepts ``None``."""
+    """``True`` when the parameter must be given (no default, does not accept ``None``)."""
     default: Any = None
     """The default value, used when the input is left empty (``None`` if there is none)."""
     nullable: bool = False
@@ -92,19 +171,34 @@ class Field:
     annotation: str = ""
     """The annotation as written in the code (``""`` when there is none)."""
     note: str = ""
-    """How the kind was decided when not from a resolved type hint."""
+    """How the kind was guessed when the code does not say (``""`` when it does)."""
+    members: tuple[Field, ...] = ()
+    """For an ``object``: one field per argument of its class's constructor."""
+    factory: Any = None
+    """The class the converted value is built with (an ``object``'s class, a ``str``
+    subclass ...); ``None`` when the converted value is used as it is."""
+    unavailable: str = ""
+    """Why no input can build this parameter (``""`` when one can)."""
+
+    @property
+    def type_name(self) -> str:
+        """The name of the class an ``object`` (or a subclass of a simple type) is built as."""
+        return getattr(self.factory, "__name__", "") if self.factory is not None else ""
 
     @property
     def label(self) -> str:
         """A human label: ``"starts on (date)"``, with ``*`` when required."""
         words = self.name.replace("_", " ")
-        kind = _KIND_WORDS[self.kind]
+        kind = KIND_WORDS[self.kind]
         if self.kind == "aggregate_id" and self.stream_kind:
             kind = f"id of a {self.stream_kind}"
         elif self.kind == "mapping" and self.value is not None:
-            kind = f"{_KIND_WORDS[self.value.kind]} per name"
+            kind = f"{KIND_WORDS[self.value.kind]} per name"
         elif self.kind == "list" and self.value is not None:
-            kind = f"list of {_KIND_WORDS[self.value.kind]}"
+            item = self.value.type_name or KIND_WORDS[self.value.kind]
+            kind = f"list of {item}"
+        elif self.kind == "object":
+            kind = self.type_name
         guessed = " — guessed" if self.note else ""
         return f"{words} ({kind}{guessed}){' *' if self.required else ''}"
 
@@ -112,124 +206,302 @@ class Field:
     def has_default(self) -> bool:
         return not self.required and not (self.nullable and self.default is None)
 
+    @property
+    def is_scalar(self) -> bool:
+        """Whether one line of text can hold a value (not a list, mapping, object or JSON)."""
+        return self.kind not in ("mapping", "list", "object", "json")
+
     def is_empty(self, value: Any) -> bool:
-        """Whether ``value`` counts as "nothing entered"."""
+        """Whether ``value`` is blank: ``None``, blank text, an empty list or mapping."""
         if value is None:
             return True
         if isinstance(value, str):
             return not value.strip()
-        if self.kind in ("mapping", "list") and isinstance(value, Mapping | list | tuple):
-            return False
+        if isinstance(value, Mapping | list | tuple | set | frozenset):
+            return not value
         return False
 
+    def read(self, raw: Any) -> tuple[bool, Any]:
+        """``(given, value)`` for one input, or raise ``ValueError``.
+
+        ``given`` is ``False`` when the input is left to the parameter's default.
+        ``None`` (nothing given) is refused when the parameter is required; other
+        blank input is a value for text, lists and mappings (``""``, ``[]``, ``{}``).
+
+        >>> Field("body").read("")
+        (True, '')
+        >>> Field("copies", "int").read("")
+        Traceback (most recent call last):
+        ...
+        ValueError: required: enter a whole number
+        >>> Field("copies", "int", required=False, default=1).read(" ")
+        (False, None)
+        """
+        if self.unavailable:
+            raise ValueError(self.unavailable)
+        if raw is None or (self.is_empty(raw) and not self.required):
+            if self.required:
+                raise ValueError(self.required_message())
+            return (False, None) if self.has_default else (True, None)
+        if self.is_empty(raw) and self.kind not in EMPTY_IS_A_VALUE:
+            raise ValueError(self.required_message())
+        return True, self.convert(raw)
+
+    def as_input(self, value: Any) -> Any:
+        """``value`` as this parameter's input holds it, to fill a form (or raise ``ValueError``).
+
+        Text for one-line kinds, a ``date``/``datetime``/``bool``/choice for the
+        pickers, a dict of member inputs for an ``object``, names to texts for a
+        ``mapping``, and JSON text for a list of structures. A value that does
+        not convert is refused, as on submit: a form is never filled with a repr.
+
+        >>> Field("tags", "list", value=Field("tag")).as_input(("sf", "classic"))
+        'sf\\nclassic'
+        """
+        if value is None:
+            return None
+        if isinstance(value, str) and self.kind in _TYPED_AS_TEXT:
+            return value  # what a user could type: checked on submit, as typed text is
+        if self.kind == "object":
+            if isinstance(value, str):
+                value = _structured(value, "object")
+            if self.factory is not None and isinstance(value, self.factory):
+                value = {m.name: getattr(value, m.name, None) for m in self.members}
+            if not isinstance(value, Mapping):
+                self.convert(value)  # raises with the reason
+            return {m.name: m.as_input(value.get(m.name)) for m in self.members}
+        if self.kind == "mapping":
+            value = _structured(value, "mapping")
+            if isinstance(value, str):
+                value = dict(_pairs(value))
+            if not isinstance(value, Mapping):
+                value = self.convert(value)  # raises with the reason
+            item = self.value or Field("value")
+            return {str(k): _as_text(item, v) for k, v in value.items()}
+        if self.kind == "list":
+            item = self.value or Field("item")
+            if isinstance(value, str):
+                return value
+            items = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+            if item.is_scalar:
+                return "\n".join(str(_as_text(item, v)) for v in items)
+            return json.dumps([plain_data(item, v) for v in items], ensure_ascii=False)
+        if self.kind == "json":
+            return value if isinstance(value, str) else json.dumps(plain_data(self, value))
+        converted = self.convert(value)
+        if self.kind in ("bool", "date", "datetime", "choice"):
+            return converted
+        return value if isinstance(value, str) else str(converted)
+
+    def check(self, raw: Any) -> str:
+        """The message :meth:`read` gives for ``raw``, or ``""`` when it reads."""
+        try:
+            self.read(raw)
+        except ValueError as e:
+            return str(e)
+        return ""
+
+    def required_message(self) -> str:
+        what = self.type_name if self.kind == "object" else KIND_WORDS[self.kind]
+        article = "an" if what[:1].lower() in "aeiou" else "a"
+        return f"required: enter {article} {what}" + (
+            f" ({self.stream_kind} id)" if self.stream_kind else ""
+        )
+
     def convert(self, value: Any) -> Any:
-        """Convert widget or text input to this parameter's type, or raise ``ValueError``."""
-        convert = getattr(self, f"_to_{self.kind}")
-        return convert(value)
+        """Convert widget, text or typed input to this parameter's type, or raise ``ValueError``."""
+        return self._convert(value, 0)
 
-    def _to_text(self, value: Any) -> Any:
-        return value if isinstance(value, str) else str(value)
+    def _convert(self, value: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise ValueError(_too_deep())
+        if self.unavailable:
+            raise ValueError(self.unavailable)
+        if self.kind in ("mapping", "list", "object", "json"):
+            value = _structured(value, self.kind)
+            if depth == 0:
+                _check_depth(value)
+        convert: Callable[[Any, int], Any] = getattr(self, f"_to_{self.kind}")
+        result = convert(value, depth)
+        if (
+            self.factory is not None
+            and self.kind != "object"
+            and not isinstance(result, self.factory)
+        ):
+            result = _build(self.factory, (result,), {})
+        return result
 
-    def _to_int(self, value: Any) -> int:
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a whole number")
-        if isinstance(value, int):
+    def _to_text(self, value: Any, depth: int) -> str:
+        if isinstance(value, str):
             return value
-        if isinstance(value, float | decimal.Decimal) and value == int(value):
+        if isinstance(value, int | float | decimal.Decimal | uuid.UUID) and not isinstance(
+            value, bool
+        ):
+            return str(value)
+        raise ValueError(
+            f"expects text, got {_what(value)}: enter text (a value is never stored as "
+            "the repr of an object)"
+        )
+
+    def _to_int(self, value: Any, depth: int) -> int:
+        if isinstance(value, bool):
+            raise ValueError(f"{_shown(value)} is not a whole number: type digits only, e.g. 3")
+        if isinstance(value, numbers.Integral):
             return int(value)
-        text = str(value).strip().replace("_", "")
+        if isinstance(value, numbers.Real) and not isinstance(value, float):
+            if not math.isfinite(float(value)):
+                raise ValueError(f"{_shown(value)} is not a whole number: type digits only, e.g. 3")
+            whole = math.floor(value)
+            if value != whole:
+                raise ValueError(
+                    f"{_shown(value)} is not a whole number: it has a fraction; "
+                    "type digits only, e.g. 3"
+                )
+            return int(whole)
+        if isinstance(value, float | decimal.Decimal):
+            number = decimal.Decimal(str(value)) if isinstance(value, float) else value
+            if not number.is_finite():
+                raise ValueError(f"{_shown(value)} is not a whole number: type digits only, e.g. 3")
+            if number != number.to_integral_value():
+                raise ValueError(
+                    f"{_shown(value)} is not a whole number: it has a fraction; "
+                    "type digits only, e.g. 3"
+                )
+            return int(number)
+        if not isinstance(value, str):
+            raise ValueError(f"expects a whole number, got {_what(value)}: type digits, e.g. 3")
+        text = value.strip().replace("_", "")
         if re.fullmatch(r"[+-]?\d+", text):
             return int(text)
-        raise ValueError(f"{str(value)!r} is not a whole number: type digits only, e.g. 3")
+        fraction = ""
+        with _suppress_decimal():
+            number = decimal.Decimal(text)
+            if number.is_finite() and number != number.to_integral_value():
+                fraction = "it has a fraction; "
+        raise ValueError(
+            f"{_shown(value)} is not a whole number: {fraction}type digits only, e.g. 3"
+        )
 
-    def _to_float(self, value: Any) -> float:
-        if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
-            return float(value)
-        try:
-            return float(str(value).strip())
-        except ValueError:
-            raise ValueError(f"{str(value)!r} is not a number, e.g. 2.5") from None
-
-    def _to_decimal(self, value: Any) -> decimal.Decimal:
+    def _to_float(self, value: Any, depth: int) -> float:
         if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a decimal number")
+            raise ValueError(f"{_shown(value)} is not a number: write e.g. 2.5")
+        if isinstance(value, numbers.Real | decimal.Decimal):
+            try:
+                result = float(value)
+            except (OverflowError, ValueError):
+                result = math.inf
+        elif isinstance(value, str):
+            try:
+                result = float(value.strip().replace("_", ""))
+            except ValueError:
+                raise ValueError(f"{_shown(value)} is not a number: write e.g. 2.5") from None
+        else:
+            raise ValueError(f"expects a number, got {_what(value)}: write e.g. 2.5")
+        if not math.isfinite(result):
+            raise ValueError(f"{_shown(value)} is not a finite number: write e.g. 2.5")
+        return result
+
+    def _to_decimal(self, value: Any, depth: int) -> decimal.Decimal:
+        if isinstance(value, bool):
+            raise ValueError(f"{_shown(value)} is not a decimal number: write e.g. 450.00")
         if isinstance(value, decimal.Decimal):
             result = value
-        elif isinstance(value, int):
-            result = decimal.Decimal(value)
-        else:
-            text = str(value).strip()
+        elif isinstance(value, numbers.Integral):
+            result = decimal.Decimal(int(value))
+        elif isinstance(value, numbers.Real):
+            result = decimal.Decimal(str(float(value)))
+        elif isinstance(value, str):
+            text = value.strip()
             if _GROUPED.fullmatch(text):
                 text = text.replace(",", "")
             try:
                 result = decimal.Decimal(text)
             except decimal.InvalidOperation:
                 raise ValueError(
-                    f"{str(value)!r} is not a decimal number: write digits with a point, "
+                    f"{_shown(value)} is not a decimal number: write digits with a point, "
                     "e.g. 450.00"
                 ) from None
+        else:
+            raise ValueError(f"expects a decimal number, got {_what(value)}: write e.g. 450.00")
         if not result.is_finite():
-            raise ValueError(f"{str(value)!r} is not a finite amount: write e.g. 450.00")
+            raise ValueError(f"{_shown(value)} is not a finite amount: write e.g. 450.00")
         return result
 
-    def _to_bool(self, value: Any) -> bool:
+    def _to_bool(self, value: Any, depth: int) -> bool:
         if isinstance(value, bool):
             return value
-        text = str(value).strip().lower()
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        text = value.strip().lower() if isinstance(value, str) else None
         if text in _TRUE:
             return True
         if text in _FALSE:
             return False
-        raise ValueError(f"{str(value)!r} is not yes or no: write true or false")
+        shown = repr(value) if isinstance(value, str) else _what(value)
+        raise ValueError(f"{shown} is not yes or no: write true or false")
 
-    def _to_date(self, value: Any) -> _dt.date:
+    def _to_date(self, value: Any, depth: int) -> _dt.date:
         if isinstance(value, _dt.datetime):
             return value.date()
         if isinstance(value, _dt.date):
             return value
-        text = str(value).strip()
+        if not isinstance(value, str):
+            raise ValueError(f"expects a date, got {_what(value)}: write e.g. 2018-03-07")
+        text = value.strip()
         try:
             return _dt.date.fromisoformat(text)
         except ValueError:
             raise ValueError(
-                f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2018-03-07"
+                f"{_shown(text)} is not a date: write it as YYYY-MM-DD, e.g. 2018-03-07"
             ) from None
 
-    def _to_datetime(self, value: Any) -> _dt.datetime:
+    def _to_datetime(self, value: Any, depth: int) -> _dt.datetime:
         if isinstance(value, _dt.datetime):
             result = value
         elif isinstance(value, _dt.date):
             result = _dt.datetime(value.year, value.month, value.day)
-        else:
-            text = str(value).strip()
+        elif isinstance(value, str):
+            text = value.strip()
             try:
                 result = _dt.datetime.fromisoformat(text)
             except ValueError:
                 raise ValueError(
-                    f"{text!r} is not a date and time: write it as YYYY-MM-DD HH:MM, "
+                    f"{_shown(text)} is not a date and time: write it as YYYY-MM-DD HH:MM, "
                     "e.g. 2018-03-07 09:30"
                 ) from None
+        else:
+            raise ValueError(
+                f"expects a date and time, got {_what(value)}: write e.g. 2018-03-07 09:30"
+            )
         if result.tzinfo is None:
             result = result.replace(tzinfo=_dt.UTC)
         return result
 
-    def _to_choice(self, value: Any) -> Any:
-        if value in self.choices:
-            return value
-        text = str(value).strip()
+    def _to_choice(self, value: Any, depth: int) -> Any:
         for choice in self.choices:
-            names = {str(choice)}
-            if isinstance(choice, enum.Enum):
-                names |= {choice.name, str(choice.value)}
-            if text in names:
+            if value is choice or (type(value) is type(choice) and value == choice):
                 return choice
-        allowed = ", ".join(_choice_text(c) for c in self.choices)
-        raise ValueError(f"{text!r} is not one of the choices: {allowed}")
+        text = value.strip() if isinstance(value, str) else None
+        if text is not None:
+            for choice in self.choices:
+                names = {str(choice)}
+                if isinstance(choice, enum.Enum):
+                    names |= {choice.name, str(choice.value)}
+                if text in names:
+                    return choice
+        allowed = ", ".join(choice_text(c) for c in self.choices)
+        shown = repr(text) if text is not None else _what(value)
+        raise ValueError(f"{shown} is not one of the choices: {allowed}")
 
-    def _to_aggregate_id(self, value: Any) -> Any:
+    def _to_aggregate_id(self, value: Any, depth: int) -> Any:
         if isinstance(value, uuid.UUID):
             return value if self.id_type != "str" else str(value)
-        text = str(value).strip()
+        if not isinstance(value, str):
+            raise ValueError(
+                f"expects an id, got {_what(value)}: pick one of the existing streams, or "
+                "paste an id"
+            )
+        text = value.strip()
         if self.id_type == "str":
             return text
         try:
@@ -239,64 +511,70 @@ class Field:
                 return text
             what = f"{self.stream_kind} id" if self.stream_kind else "id"
             raise ValueError(
-                f"{text!r} is not a {what}: pick one of the existing streams, or paste a "
+                f"{_shown(text)} is not a {what}: pick one of the existing streams, or paste a "
                 "UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427"
             ) from None
 
-    def _to_mapping(self, value: Any) -> dict[Any, Any]:
+    def _to_uuid(self, value: Any, depth: int) -> uuid.UUID:
+        if isinstance(value, uuid.UUID):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"expects a UUID, got {_what(value)}: paste one as text")
+        text = value.strip() if isinstance(value, str) else None
+        try:
+            return uuid.UUID(text or "")
+        except ValueError:
+            shown = repr(text) if text is not None else _what(value)
+            raise ValueError(
+                f"{shown} is not a UUID: paste one such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+            ) from None
+
+    def _to_mapping(self, value: Any, depth: int) -> dict[Any, Any]:
         key_field = self.key or Field("key")
         value_field = self.value or Field("value")
         if isinstance(value, Mapping):
             items = list(value.items())
+        elif isinstance(value, str):
+            items = _pairs(value)
         else:
-            text = str(value).strip()
-            if text.startswith("{"):
-                try:
-                    loaded = json.loads(text)
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"cannot read {text!r} as JSON: {e.msg}") from None
-                if not isinstance(loaded, dict):
-                    raise ValueError(f"{text!r} is not a mapping of names to values")
-                items = list(loaded.items())
-            else:
-                items = []
-                for part in re.split(r"[,;\n]", text):
-                    if not part.strip():
-                        continue
-                    pieces = re.split(r"\s*[=:]\s*", part.strip(), maxsplit=1)
-                    if len(pieces) != 2 or not pieces[0]:
-                        raise ValueError(
-                            f"cannot read {part.strip()!r}: write name=value pairs, "
-                            "e.g. Standard=2, Student=1"
-                        )
-                    items.append((pieces[0], pieces[1]))
+            raise ValueError(
+                f"expects names and values, got {_what(value)}: write name=value pairs "
+                "or a JSON object"
+            )
         result: dict[Any, Any] = {}
         for k, v in items:
             if key_field.is_empty(k):
                 raise ValueError("an entry has no name: fill in the name or remove the row")
             try:
-                ck = key_field.convert(k.strip() if isinstance(k, str) else k)
+                ck = key_field._convert(k.strip() if isinstance(k, str) else k, depth + 1)
             except ValueError as e:
-                raise ValueError(f"name {k!r}: {e}") from None
+                raise ValueError(f"name {_shown(k)}: {e}") from None
             try:
-                result[ck] = value_field.convert(v)
+                result[ck] = value_field._convert(v, depth + 1)
             except ValueError as e:
                 raise ValueError(f"{ck}: {e}") from None
         return result
 
-    def _to_list(self, value: Any) -> Any:
+    def _to_list(self, value: Any, depth: int) -> Any:
         item_field = self.value or Field("item")
         if isinstance(value, str):
+            if not item_field.is_scalar and item_field.kind != "json":
+                example = "[...]" if item_field.kind != "object" else "[{...}, {...}]"
+                raise ValueError(
+                    f"cannot read {_shown(value)} as a list: write it as JSON, e.g. {example}"
+                )
             separator = "\n" if "\n" in value else ","
             raw: list[Any] = [p.strip() for p in value.split(separator) if p.strip()]
-        elif isinstance(value, Iterable):
-            raw = [v for v in value if not item_field.is_empty(v)]
+        elif isinstance(value, list | tuple | set | frozenset):
+            raw = [v for v in value if not (isinstance(v, str) and not v.strip())]
         else:
-            raw = [value]
+            raise ValueError(
+                f"expects a list, got {_what(value)}: write one item per line, or a JSON list"
+            )
         items = []
         for i, item in enumerate(raw, start=1):
             try:
-                items.append(item_field.convert(item))
+                items.append(item_field._convert(item, depth + 1))
             except ValueError as e:
                 raise ValueError(f"item {i}: {e}") from None
         factory: Callable[[list[Any]], Any] = {
@@ -304,17 +582,350 @@ class Field:
             "set": set,
             "frozenset": frozenset,
         }.get(self.container, list)
-        return factory(items)
+        try:
+            return factory(items)
+        except TypeError as e:  # an unhashable item in a set
+            raise ValueError(f"cannot make a {self.container} of these items: {e}") from None
+
+    def _to_object(self, value: Any, depth: int) -> Any:
+        cls = self.factory
+        if cls is not None and isinstance(value, cls):
+            return value
+        if isinstance(value, list | tuple) and not isinstance(value, str):
+            if len(value) > len(self.members):
+                raise ValueError(
+                    f"{self.type_name} takes {len(self.members)} values, got {len(value)}"
+                )
+            value = {m.name: v for m, v in zip(self.members, value, strict=False)}
+        if not isinstance(value, Mapping):
+            raise ValueError(
+                f"expects {_a(self.type_name)}, got {_what(value)}: fill in its fields, or "
+                f"write a JSON object such as {object_example(self)}"
+            )
+        try:
+            args, kwargs = convert_all(self.members, value, self.type_name, depth + 1)
+        except InvalidInput as e:
+            raise ValueError("; ".join(f"{k}: {v}" for k, v in e.errors.items())) from None
+        return _build(cls, tuple(args), kwargs)
+
+    def _to_json(self, value: Any, depth: int) -> Any:
+        return _plain_json(value, depth)
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    """``"Standard=2, Student=1"`` as ``[("Standard", "2"), ("Student", "1")]``."""
+    items = []
+    for part in re.split(r"[,;\n]", text.strip()):
+        if not part.strip():
+            continue
+        pieces = re.split(r"\s*[=:]\s*", part.strip(), maxsplit=1)
+        if len(pieces) != 2 or not pieces[0]:
+            raise ValueError(
+                f"cannot read {_shown(part.strip())}: write name=value pairs, "
+                "e.g. Standard=2, Student=1 (or a JSON object)"
+            )
+        items.append((pieces[0], pieces[1]))
+    return items
+
+
+_TYPED_AS_TEXT = ("text", "int", "float", "decimal", "aggregate_id", "uuid", "list", "json")
+
+
+def _as_text(field: Field, value: Any) -> Any:
+    """One value as the text of a one-line input (JSON for a structure)."""
+    if isinstance(value, str):
+        return value
+    if field.is_scalar:
+        shown = field.as_input(value)
+        if isinstance(shown, enum.Enum):
+            return shown.name
+        if isinstance(shown, _dt.date):
+            return shown.isoformat()
+        return "" if shown is None else str(shown)
+    if isinstance(value, str):
+        return value
+    return json.dumps(plain_data(field, value), ensure_ascii=False)
+
+
+def plain_data(field: Field, value: Any) -> Any:
+    """``value`` as JSON-ready data for ``field`` (objects as dicts of their members).
+
+    >>> plain_data(Field("km", "decimal"), decimal.Decimal("460.5"))
+    '460.5'
+    """
+    _check_depth(value)
+    if value is None:
+        return None
+    if field.kind == "object":
+        if field.factory is not None and isinstance(value, field.factory):
+            return {m.name: plain_data(m, getattr(value, m.name, None)) for m in field.members}
+        if isinstance(value, Mapping):
+            members = {m.name: m for m in field.members}
+            return {
+                str(k): plain_data(members.get(str(k), Field("v", "json")), v)
+                for k, v in value.items()
+            }
+    if isinstance(value, Mapping):
+        item = field.value or Field("value", "json")
+        return {str(k): plain_data(item, v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        item = field.value or Field("item", "json")
+        return [plain_data(item, v) for v in value]
+    if isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.name
+    raise ValueError(f"cannot show {_what(value)} as input: give plain values")
+
+
+def convert_all(
+    fields: Sequence[Field], inputs: Mapping[str, Any], owner: str, depth: int = 0
+) -> tuple[list[Any], dict[str, Any]]:
+    """Positional and keyword arguments for ``fields`` from ``inputs``, or raise InvalidInput.
+
+    Every field is read, so every message comes back at once; a name no field
+    has is an error too.
+    """
+    errors: dict[str, str] = {}
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    names = [f.name for f in fields]
+    for name in inputs:
+        if name not in names:
+            errors[str(name)] = (
+                f"{owner} has no parameter {_shown(name)} (it has {', '.join(names) or 'none'})"
+            )
+    for f in fields:
+        try:
+            if depth > MAX_DEPTH:
+                raise ValueError(_too_deep())
+            given, value = f.read(inputs.get(f.name))
+        except ValueError as e:
+            errors[f.name] = str(e)
+            continue
+        except RecursionError:
+            errors[f.name] = _too_deep()
+            continue
+        if not given:
+            if f.positional_only:  # later positional arguments keep their places
+                args.append(f.default)
+            continue  # left to the default
+        if f.positional_only:
+            args.append(value)
+        else:
+            kwargs[f.name] = value
+    if errors:
+        raise InvalidInput(errors)
+    return args, kwargs
+
+
+def _build(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return cls(*args, **kwargs)
+    except Exception as e:
+        shown = ", ".join(
+            [*map(_short_repr, args), *(f"{k}={_short_repr(v)}" for k, v in kwargs.items())]
+        )
+        raise ValueError(
+            f"{cls.__name__}({shown}) refused these values: {describe_exception(e)}"
+        ) from None
+
+
+def describe_exception(error: BaseException) -> str:
+    """``"TypeName: its text"``, safe even when the exception's ``__str__`` fails."""
+    name = type(error).__name__
+    try:
+        text = str(error)
+    except Exception as e:
+        text = f"(its message cannot be shown: {type(e).__name__} in its __str__)"
+    return f"{name}: {text}" if text else name
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as a message quotes it: ``'2.5'``, cut short when long (never a huge echo)."""
+    text = str(value) if not isinstance(value, str) else value
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _what(value: Any) -> str:
+    """``"a list"``, ``"an Itinerary object"``: what a value is, never its repr."""
+    name = type(value).__name__
+    if isinstance(value, list | tuple | dict | set | frozenset):
+        return _a(name)
+    return _a(f"{name} object")
+
+
+def _a(words: str) -> str:
+    return ("an " if words[:1].lower() in "aeiou" else "a ") + words
+
+
+def _too_deep() -> str:
+    return (
+        f"the input is nested more than {MAX_DEPTH} levels deep: flatten it "
+        "(a command's input holds names, values, lists and small objects)"
+    )
+
+
+class _suppress_decimal:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> bool:
+        return exc[0] is not None and issubclass(exc[0], ArithmeticError | ValueError)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a finite number: write e.g. 2.5")
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text, parse_float=decimal.Decimal, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f"cannot read {_shown(text)} as JSON: {e.msg} at character {e.pos + 1}"
+        ) from None
+    except RecursionError:
+        raise ValueError(_too_deep()) from None
+
+
+def _structured(value: Any, kind: str) -> Any:
+    """Text that starts like JSON, read as JSON; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if kind == "mapping" and text.startswith("{"):
+        return _load_json(text)
+    if kind == "list" and text.startswith("["):
+        try:
+            return _load_json(text)
+        except ValueError:
+            return value  # "[draft], later": a list of texts after all
+    if kind == "object":
+        if not text.startswith(("{", "[")):
+            raise ValueError(
+                f"cannot read {_shown(text)} as an object: write a JSON object, or fill in "
+                "its fields"
+            )
+        return _load_json(text)
+    if kind == "json":
+        if (
+            text[:1] in ("{", "[", '"')
+            or text in ("true", "false", "null")
+            or _NUMBER.fullmatch(text)
+        ):
+            try:
+                return _load_json(text)
+            except ValueError:
+                if text[:1] in ("{", "[", '"'):
+                    raise
+        return value
+    return value
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
+def _check_depth(value: Any) -> None:
+    """Refuse input nested deeper than :data:`MAX_DEPTH` (without recursing)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    seen = 0
+    while stack:
+        current, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise ValueError(_too_deep())
+        seen += 1
+        if seen > 1_000_000:
+            raise ValueError("the input holds more than a million values: give less")
+        if isinstance(current, Mapping):
+            stack.extend((v, level + 1) for v in current.values())
+        elif isinstance(current, list | tuple | set | frozenset):
+            stack.extend((v, level + 1) for v in current)
+
+
+_JSON_SCALARS = (str, int, decimal.Decimal, uuid.UUID, _dt.date, _dt.datetime, NoneType)
+
+
+def _plain_json(value: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ValueError(_too_deep())
+    if isinstance(value, str):
+        return _structured(value, "json") if depth == 0 else value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{_shown(value)} is not a finite number: write e.g. 2.5")
+        return value
+    if isinstance(value, decimal.Decimal) and not value.is_finite():
+        raise ValueError(f"{_shown(value)} is not a finite number: write e.g. 2.5")
+    if isinstance(value, (*_JSON_SCALARS, bool)):
+        return value
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"the name {_shown(k)} is not text: names in a mapping are text")
+            try:
+                out[k] = _plain_json(v, depth + 1)
+            except ValueError as e:
+                raise ValueError(f"{k}: {e}") from None
+        return out
+    if isinstance(value, list | tuple):
+        items = []
+        for i, v in enumerate(value, start=1):
+            try:
+                items.append(_plain_json(v, depth + 1))
+            except ValueError as e:
+                raise ValueError(f"item {i}: {e}") from None
+        return items
+    raise ValueError(
+        f"cannot store {_what(value)} here: give plain values (text, numbers, yes/no, "
+        "lists, names and values)"
+    )
 
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 
 
-def _choice_text(choice: Any) -> str:
+def choice_text(choice: Any) -> str:
+    """How a choice is shown and typed: an Enum member's name, else the value."""
     return choice.name if isinstance(choice, enum.Enum) else str(choice)
 
 
-def _stream_kind_from_name(name: str) -> str:
+def object_example(field: Field) -> str:
+    """A JSON object with the field's member names, e.g. ``{"street": ..., "city": ...}``."""
+    samples = {
+        "text": '"..."',
+        "int": "1",
+        "float": "1.5",
+        "decimal": '"9.99"',
+        "bool": "true",
+        "date": '"2018-03-07"',
+        "datetime": '"2018-03-07T09:30"',
+        "choice": '"..."',
+        "aggregate_id": '"<id>"',
+        "uuid": '"<uuid>"',
+        "mapping": "{}",
+        "list": "[]",
+        "object": "{...}",
+        "json": "...",
+    }
+    parts = [f'"{m.name}": {samples[m.kind]}' for m in field.members]
+    return "{" + ", ".join(parts) + "}"
+
+
+def stream_kind_from_name(name: str) -> str:
     base = name.lower()
     for suffix in ("_ids", "_id", "_uuid", "_key"):
         if base.endswith(suffix):
@@ -330,90 +941,231 @@ def _is_id_name(name: str) -> bool:
     return lowered in ("id", "uuid") or lowered.endswith(("_id", "_uuid"))
 
 
-def _classify(tp: Any, name: str, default: Any) -> tuple[dict[str, Any], bool]:
-    """Field settings for a resolved type; the bool says whether the type was understood."""
+_SIMPLE: dict[type, str] = {
+    bool: "bool",
+    int: "int",
+    float: "float",
+    decimal.Decimal: "decimal",
+    _dt.datetime: "datetime",
+    _dt.date: "date",
+    str: "text",
+}
+_SEQUENCES = (
+    collections.abc.Sequence,
+    collections.abc.MutableSequence,
+    collections.abc.Iterable,
+    collections.abc.Collection,
+    collections.abc.Set,
+    collections.abc.MutableSet,
+)
+
+
+class _Context:
+    """Where annotations are resolved, and which classes are being built (no loops)."""
+
+    def __init__(self, namespaces: Sequence[Mapping[str, Any]], building: tuple[type, ...] = ()):
+        self.namespaces = namespaces
+        self.building = building
+
+
+def _text(tp: Any) -> str:
+    return annotation_text(tp) or "?"
+
+
+def _classify(tp: Any, name: str, context: _Context) -> dict[str, Any]:
+    """Field settings for a resolved type; ``unavailable`` says why there is no input."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
+    if tp is Any or tp is object:
+        return {"kind": "json"}
     if origin is typing.Annotated:
-        return _classify(args[0], name, default)
+        return _classify(args[0], name, context)
     if origin in (typing.Union, UnionType):
         rest = [a for a in args if a is not NoneType]
         nullable = len(rest) < len(args)
         if len(rest) == 1:
-            settings, ok = _classify(rest[0], name, default)
-            if nullable:
-                settings["nullable"] = True
-            return settings, ok
-        return {"kind": "text", "nullable": nullable}, False
+            settings = _classify(rest[0], name, context)
+        elif str in rest:
+            settings = {"kind": "text"}
+        else:
+            settings = {
+                "kind": "text",
+                "unavailable": f"its type {_text(tp)} is one of several types, and a form "
+                "cannot tell which to build",
+            }
+        if nullable:
+            settings["nullable"] = True
+        return settings
     if origin is Literal:
-        return {"kind": "choice", "choices": tuple(args)}, True
+        return {"kind": "choice", "choices": tuple(args)}
     if hasattr(tp, "__supertype__"):  # typing.NewType
-        return _classify(tp.__supertype__, name, default)
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return {"kind": "choice", "choices": tuple(tp)}, True
-    if tp is bool:
-        return {"kind": "bool"}, True
-    if tp is int:
-        return {"kind": "int"}, True
-    if tp is float:
-        return {"kind": "float"}, True
-    if tp is decimal.Decimal:
-        return {"kind": "decimal"}, True
-    if tp is _dt.datetime:
-        return {"kind": "datetime"}, True
-    if tp is _dt.date:
-        return {"kind": "date"}, True
-    if tp is uuid.UUID:
+        return _classify(tp.__supertype__, name, context)
+    if is_unresolved(tp):
+        missing = ", ".join(repr(n) for n in unresolved_names(tp)) or repr(_text(tp))
         return {
-            "kind": "aggregate_id",
-            "id_type": "uuid",
-            "stream_kind": _stream_kind_from_name(name),
-        }, True
-    if tp is str:
+            "kind": "text",
+            "unavailable": f"its type names {missing}, which cannot be resolved at run time "
+            "(imported only for type checking, from a module not loaded?)",
+        }
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return {"kind": "choice", "choices": tuple(tp)}
+    if tp is uuid.UUID:
         if _is_id_name(name):
             return {
                 "kind": "aggregate_id",
-                "id_type": "str",
-                "stream_kind": _stream_kind_from_name(name),
-            }, True
-        return {"kind": "text"}, True
+                "id_type": "uuid",
+                "stream_kind": stream_kind_from_name(name),
+            }
+        return {"kind": "uuid"}
+    if tp is str and _is_id_name(name):
+        return {
+            "kind": "aggregate_id",
+            "id_type": "str",
+            "stream_kind": stream_kind_from_name(name),
+        }
+    if tp in _SIMPLE:
+        return {"kind": _SIMPLE[tp]}
+    if isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields"):
+        return _object_settings(tp, context)  # a named tuple
     container = origin or tp
     if isinstance(container, type) and issubclass(container, Mapping | dict):
-        key_tp, value_tp = args if len(args) == 2 else (str, str)
-        key_settings, _ = _classify(key_tp, "key", None)
-        value_settings, _ = _classify(value_tp, _singular(name), None)
-        return {
-            "kind": "mapping",
-            "key": Field("key", **_scalar(key_settings)),
-            "value": Field(_singular(name), **_scalar(value_settings)),
-        }, True
-    if isinstance(container, type) and issubclass(container, list | tuple | set | frozenset):
-        item_tp = args[0] if args else str
-        item_settings, _ = _classify(item_tp, _singular(name), None)
-        kind_name = next(
-            (c.__name__ for c in (frozenset, set, tuple) if issubclass(container, c)), "list"
-        )
-        return {
-            "kind": "list",
-            "value": Field(_singular(name), **_scalar(item_settings)),
-            "container": kind_name,
-        }, True
-    if isinstance(container, type) and container in (
-        collections.abc.Sequence,
-        collections.abc.Iterable,
-        collections.abc.Collection,
-        collections.abc.MutableSequence,
+        key_tp, value_tp = args if len(args) == 2 else (str, Any)
+        key = _member_field("key", key_tp, context, required=True)
+        value = _member_field(_singular(name), value_tp, context, required=True)
+        return _with_parts({"kind": "mapping", "key": key, "value": value}, key, value)
+    if isinstance(container, type) and (
+        issubclass(container, list | tuple | set | frozenset) or container in _SEQUENCES
     ):
-        item_tp = args[0] if args else str
-        item_settings, _ = _classify(item_tp, _singular(name), None)
-        return {"kind": "list", "value": Field(_singular(name), **_scalar(item_settings))}, True
-    return _guess(name, default), False
+        if container is tuple or (isinstance(container, type) and issubclass(container, tuple)):
+            if len(args) == 2 and args[1] is Ellipsis:
+                args = (args[0],)
+            elif len(args) > 1:
+                return {
+                    "kind": "list",
+                    "unavailable": f"its type {_text(tp)} is a tuple of fixed parts, which a "
+                    "form does not build",
+                }
+        item = _member_field(_singular(name), args[0] if args else Any, context, required=True)
+        kind_name = next(
+            (
+                c.__name__
+                for c in (frozenset, set, tuple)
+                if isinstance(container, type) and issubclass(container, c)
+            ),
+            "list",
+        )
+        if container in (collections.abc.Set, collections.abc.MutableSet):
+            kind_name = "set"
+        return _with_parts({"kind": "list", "value": item, "container": kind_name}, item)
+    if isinstance(tp, type):
+        for base, kind in _SIMPLE.items():  # a subclass of a simple type: built from the value
+            if issubclass(tp, base) and base is not bool:
+                return {"kind": kind, "factory": tp}
+        return _object_settings(tp, context)
+    return {
+        "kind": "text",
+        "unavailable": f"its type {_text(tp)} has no input a form can give",
+    }
 
 
-def _scalar(settings: dict[str, Any]) -> dict[str, Any]:
-    if settings.get("kind") in ("mapping", "list"):
-        return {"kind": "text"}
+def _with_parts(settings: dict[str, Any], *parts: Field) -> dict[str, Any]:
+    for part in parts:
+        if part.unavailable:
+            settings["unavailable"] = part.unavailable
+            break
     return settings
+
+
+def _member_field(name: str, tp: Any, context: _Context, *, required: bool) -> Field:
+    settings = _classify(tp, name, context)
+    nullable = bool(settings.pop("nullable", False))
+    return Field(name, required=required and not nullable, nullable=nullable,
+                 annotation=annotation_text(tp), **settings)  # fmt: skip
+
+
+_NOT_BUILT = ("builtins", "eventsourcing", "collections", "typing", "abc", "types", "functools")
+
+
+def _object_settings(cls: type, context: _Context) -> dict[str, Any]:
+    """An ``object`` field for a class built from its constructor's typed arguments."""
+    why = _why_not_buildable(cls, context)
+    if why:
+        return {"kind": "object", "factory": cls, "unavailable": f"{cls.__name__} {why}"}
+    namespaces = _class_namespaces(cls)
+    inner = _Context(namespaces, (*context.building, cls))
+    members: list[Field] = []
+    for p in _constructor_parameters(cls):
+        if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            continue
+        hint = resolve(p.annotation, namespaces)
+        field = field_for(p, hint, inner, member=True)
+        if field.unavailable:
+            return {
+                "kind": "object",
+                "factory": cls,
+                "members": tuple(members),
+                "unavailable": f"{cls.__name__}'s {field.unavailable}",
+            }
+        members.append(field)
+    return {"kind": "object", "factory": cls, "members": tuple(members)}
+
+
+def _why_not_buildable(cls: type, context: _Context) -> str:
+    module = (getattr(cls, "__module__", "") or "").split(".")[0]
+    if cls in context.building:
+        return "contains itself, and a form cannot build a structure without end"
+    if len(context.building) >= MAX_OBJECT_DEPTH:
+        return f"is nested more than {MAX_OBJECT_DEPTH} objects deep"
+    if module in _NOT_BUILT or module in sys.stdlib_module_names:
+        return "is not a type a form builds"
+    if inspect.isabstract(cls) or getattr(cls, "_is_protocol", False):
+        return "is abstract: a form cannot tell which concrete class to build"
+    if _is_aggregate(cls):
+        return "is an aggregate: a command takes its id, not the aggregate"
+    try:
+        parameters = _constructor_parameters(cls)
+    except (TypeError, ValueError):
+        return "has a constructor whose signature cannot be read"
+    if not parameters:
+        return "takes no values to build from"
+    required_varargs = [p.name for p in parameters if p.kind is inspect.Parameter.VAR_POSITIONAL]
+    if required_varargs:
+        return f"takes *{required_varargs[0]}, which a form cannot fill"
+    untyped = [
+        p.name
+        for p in parameters
+        if p.annotation is inspect.Parameter.empty and p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    if untyped:
+        return (
+            f"has untyped constructor arguments ({', '.join(untyped)}): annotate them so a "
+            "form knows what to build"
+        )
+    return ""
+
+
+def _is_aggregate(cls: type) -> bool:
+    return any(
+        (getattr(b, "__module__", "") or "").startswith("eventsourcing")
+        and "Aggregate" in b.__name__
+        for b in cls.__mro__
+    )
+
+
+def _constructor_parameters(cls: type) -> list[inspect.Parameter]:
+    members = vars(object)
+    if all(inspect.getattr_static(cls, n) is members[n] for n in ("__init__", "__new__")):
+        return []
+    return list(inspect.signature(cls).parameters.values())
+
+
+def _class_namespaces(cls: type) -> list[Mapping[str, Any]]:
+    module = sys.modules.get(cls.__module__)
+    return [
+        vars(module) if module else {},
+        dict(vars(cls)),
+        type_checking_names(module),
+    ]
 
 
 def _singular(name: str) -> str:
@@ -433,15 +1185,14 @@ def _guess(name: str, default: Any) -> dict[str, Any]:
     if default is not inspect.Parameter.empty and default is not None:
         for tp in (bool, int, float, decimal.Decimal, _dt.datetime, _dt.date, str):
             if isinstance(default, tp):
-                settings, _ = _classify(tp, name, None)
-                return settings
+                return _classify(tp, name, _Context(()))
     lowered = name.lower()
     last = lowered.rsplit("_", 1)[-1]
     if _is_id_name(lowered):
         return {
             "kind": "aggregate_id",
             "id_type": "any",
-            "stream_kind": _stream_kind_from_name(name),
+            "stream_kind": stream_kind_from_name(name),
         }
     if lowered == "quantities":
         return {"kind": "mapping", "key": Field("key"), "value": Field("quantity", "int")}
@@ -458,32 +1209,38 @@ def _guess(name: str, default: Any) -> dict[str, Any]:
     return {"kind": "text"}
 
 
-def field_for(parameter: inspect.Parameter, hint: Any) -> Field:
-    """The :class:`Field` for one parameter, given its resolved annotation (or ``empty``)."""
+def field_for(
+    parameter: inspect.Parameter,
+    hint: Any,
+    context: _Context | Sequence[Mapping[str, Any]] = (),
+    *,
+    member: bool = False,
+) -> Field:
+    """The :class:`Field` for one parameter, given its resolved annotation (or ``empty``).
+
+    ``context`` is where names in nested annotations resolve (the namespaces of
+    the method's module and classes). A parameter without an annotation, or
+    annotated ``Any``, gets a guessed input that says it is a guess.
+    """
+    if not isinstance(context, _Context):
+        context = _Context(list(context))
     default = parameter.default
-    written = _annotation_text(parameter.annotation)
+    written = annotation_text(parameter.annotation)
     note = ""
     if hint is inspect.Parameter.empty or hint is Any or hint is object:
         settings = _guess(parameter.name, default)
         reason = "no type hint" if hint is inspect.Parameter.empty else f"type {written}"
-        note = f"{reason}: treated as {_KIND_WORDS[settings['kind']]} because of its " + (
+        note = f"{reason}: treated as {KIND_WORDS[settings['kind']]} because of its " + (
             "default" if default is not inspect.Parameter.empty and default is not None else "name"
         )
-    elif _is_unresolved(hint):
-        settings = _guess(parameter.name, default)
-        note = (
-            f"type {written!r} cannot be resolved at run time (imported only for type "
-            f"checking?): treated as {_KIND_WORDS[settings['kind']]} because of its name"
-        )
     else:
-        settings, understood = _classify(hint, parameter.name, default)
-        if not understood:
-            note = (
-                f"type {written} has no input of its own: treated as "
-                f"{_KIND_WORDS[settings['kind']]}"
-            )
+        settings = _classify(hint, parameter.name, context)
     has_default = default is not inspect.Parameter.empty
     nullable = bool(settings.pop("nullable", False)) or (has_default and default is None)
+    unavailable = settings.pop("unavailable", "")
+    if unavailable:
+        what = "field" if member else "parameter"
+        unavailable = f"{what} {parameter.name!r}: {unavailable}"
     return Field(
         name=parameter.name,
         required=not has_default and not nullable,
@@ -493,20 +1250,11 @@ def field_for(parameter: inspect.Parameter, hint: Any) -> Field:
         positional_only=parameter.kind is inspect.Parameter.POSITIONAL_ONLY,
         annotation=written,
         note=note,
+        unavailable=unavailable,
         **settings,
     )
 
 
-# --- commands -------------------------------------------------------------------
-
-
-class InvalidInput(ValueError):
-    """Input that does not convert; ``errors`` maps each bad field to what is wrong.
-
-    >>> str(InvalidInput({"price": "'abc' is not a decimal number"}))
-    "price: 'abc' is not a decimal number"
-    """
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+def context_for(namespaces: Sequence[Mapping[str, Any]]) -> _Context:
+    """The context :func:`field_for` resolves nested annotations in."""
+    return _Context(list(namespaces))

@@ -1,4 +1,24 @@
-"""What a submitted command did: its outcome and the events it recorded."""
+"""What a submitted command did: its outcome and the events it recorded.
+
+The outcomes, and what each tells the user:
+
+====================  ==========================================================
+outcome               meaning
+====================  ==========================================================
+``recorded``          it ran and recorded the events in :attr:`CommandResult.events`
+``nothing recorded``  it ran and recorded no events
+``invalid``           an input did not convert (:attr:`CommandResult.errors`); not run
+``unavailable``       a parameter has no input a form can give; not run
+``refused``           the domain said no: the error's type and its text
+``duplicate``         it creates an aggregate whose id (derived from the input)
+                      is taken; submitting again will not help
+``conflict``          someone else changed the aggregate after the command read
+                      it; submitting again reads the new state
+``error``             the application's code failed (a ``ZeroDivisionError``, a
+                      ``TypeError``): a bug, not a business rule
+``store error``       the event store refused the write
+====================  ==========================================================
+"""
 
 from __future__ import annotations
 
@@ -15,7 +35,7 @@ from workbench.reading.decoding import Codec, short_name
 
 @dataclass(frozen=True)
 class RecordedEvent:
-    """One event a command recorded, read back from the notification log."""
+    """One event a command recorded, as the store recorded it."""
 
     position: int
     """Its position in the application's notification log."""
@@ -45,7 +65,17 @@ class RecordedEvent:
         }
 
 
-Outcome = Literal["recorded", "nothing recorded", "invalid", "refused", "conflict", "store error"]
+Outcome = Literal[
+    "recorded",
+    "nothing recorded",
+    "invalid",
+    "unavailable",
+    "refused",
+    "duplicate",
+    "conflict",
+    "error",
+    "store error",
+]
 
 
 @dataclass
@@ -59,23 +89,23 @@ class CommandResult:
     submitted_at: _dt.datetime
     """When (by :mod:`workbench.clock`)."""
     outcome: Outcome
-    """``recorded``, ``nothing recorded`` (ran, no events), ``invalid`` (input did not
-    convert; not run), ``refused`` (the domain said no), ``conflict`` (someone else
-    changed the aggregate first), ``store error``."""
+    """What happened (see the table in :mod:`workbench.commands.results`)."""
     arguments: dict[str, Any] = field(default_factory=dict)
     """The converted arguments the command was called with."""
     events: list[RecordedEvent] = field(default_factory=list)
-    """The events the call recorded, oldest first."""
+    """The events this call recorded (and no other writer's), oldest first."""
     errors: dict[str, str] = field(default_factory=dict)
     """Field-level messages when ``invalid``."""
     message: str = ""
-    """The refusal, conflict or store error, in words."""
+    """The refusal, duplicate, conflict or error, in words."""
+    exception: str = ""
+    """The class name of the exception the command raised (``""`` when none)."""
     returned: Any = None
     """What the command returned (e.g. a new aggregate id)."""
     position_before: int = 0
     """The log position before the call."""
     duration_ms: float = 0.0
-    """How long the call took (conversion, command, reading the events back)."""
+    """How long the call took (conversion, command, decoding its events)."""
 
     @property
     def ok(self) -> bool:
