@@ -1,9 +1,11 @@
 """A task-based UI: one form per command of any application.
 
 A thin view over :class:`workbench.commands.CommandSet`: each parameter gets a
-fitting input, Submit runs the command, the panel shows the events it
-recorded (or the refusal, or what is wrong with each field) and keeps a
-history table.
+fitting input (a small sub-form for a value object), Submit runs the command,
+the panel shows the events it recorded (or the refusal, or what is wrong with
+each field) and keeps a history table. A command with a parameter no input can
+build is shown disabled, with the reason. A field's message goes away as soon
+as the field is fixed.
 
 >>> from workbench.examples.ticketing import Ticketing
 >>> from workbench.stores import open_app
@@ -18,6 +20,7 @@ history table.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import html
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -27,8 +30,9 @@ import ipywidgets as widgets
 from eventsourcing.application import Application
 
 from workbench.commands import Command, CommandResult, CommandSet, Field, RecordedEvent
+from workbench.commands.fields import object_example
 
-__all__ = ["CommandForm", "CommandPanel", "MappingInput"]
+__all__ = ["CommandForm", "CommandPanel", "MappingInput", "ObjectInput"]
 
 _WIDE = widgets.Layout(width="420px")
 _STYLE = {"description_width": "200px"}
@@ -66,17 +70,30 @@ class _Input:
         return self.widget.value
 
     def set(self, value: Any) -> None:
-        self.widget.value = value if isinstance(value, str) else str(_plain(value))
+        """Show ``value`` (text or typed); raises ``ValueError`` for a value the field refuses."""
+        shown = self.field.as_input(value)
+        self.widget.value = "" if shown is None else shown
 
     def clear(self) -> None:
         self.widget.value = ""
 
+    def watched(self) -> list[widgets.Widget]:
+        """The widgets whose value changes are the input's changes."""
+        return [self.widget]
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` whenever the user changes this input."""
+        for w in self.watched():
+            w.observe(lambda _: callback(), names="value")
+
+    def disable(self) -> None:
+        for w in self.watched():
+            w.disabled = True
+
 
 class _DateInput(_Input):
     def set(self, value: Any) -> None:
-        if isinstance(value, str):
-            value = self.field.convert(value)
-        self.widget.value = value
+        self.widget.value = self.field.as_input(value)
 
     def clear(self) -> None:
         self.widget.value = None
@@ -84,7 +101,7 @@ class _DateInput(_Input):
 
 class _BoolInput(_Input):
     def set(self, value: Any) -> None:
-        self.widget.value = bool(self.field.convert(value))
+        self.widget.value = bool(self.field.as_input(value))
 
     def clear(self) -> None:
         self.widget.value = bool(self.field.default)
@@ -92,15 +109,10 @@ class _BoolInput(_Input):
 
 class _ChoiceInput(_Input):
     def set(self, value: Any) -> None:
-        self.widget.value = self.field.convert(value)
+        self.widget.value = self.field.as_input(value)
 
     def clear(self) -> None:
         self.widget.index = 0 if self.widget.options else None
-
-
-class _ListInput(_Input):
-    def set(self, value: Any) -> None:
-        self.widget.value = value if isinstance(value, str) else "\n".join(map(str, value))
 
 
 class _IdInput(_Input):
@@ -134,7 +146,7 @@ class _IdInput(_Input):
         return self.pasted.value.strip() or self.dropdown.value
 
     def set(self, value: Any) -> None:
-        text = str(value)
+        text = str(self.field.as_input(value))
         if text in {v for _, v in self.dropdown.options}:
             self.dropdown.value = text
             self.pasted.value = ""
@@ -144,6 +156,9 @@ class _IdInput(_Input):
     def clear(self) -> None:
         self.dropdown.value = None
         self.pasted.value = ""
+
+    def watched(self) -> list[widgets.Widget]:
+        return [self.dropdown, self.pasted]
 
 
 class MappingInput(_Input):
@@ -158,6 +173,7 @@ class MappingInput(_Input):
 
     def __init__(self, field: Field) -> None:
         self.rows: list[tuple[widgets.Text, widgets.Text]] = []
+        self._callbacks: list[Callable[[], None]] = []
         self.box = widgets.VBox()
         value_field = field.value or Field("value")
         self.add_button = widgets.Button(
@@ -175,20 +191,23 @@ class MappingInput(_Input):
         amount = widgets.Text(
             value=str(value), placeholder=self.value_word, layout=widgets.Layout(width="90px")
         )
+        for callback in self._callbacks:
+            for w in (name, amount):
+                w.observe(lambda _, callback=callback: callback(), names="value")
         self.rows.append((name, amount))
         self.box.children = [widgets.HBox(list(row)) for row in self.rows]
 
     def raw(self) -> Any:
         filled = [(k.value, v.value) for k, v in self.rows if k.value.strip() or v.value.strip()]
         if not filled:
-            return None
+            return {}  # an empty mapping is a value; the core leaves an optional one to its default
         bad = [v for k, v in filled if not k.strip()]
         if bad:  # let the core name the problem
             return ", ".join(f"{k}={v}" for k, v in filled)
         return {k.strip(): v for k, v in filled}
 
     def set(self, value: Any) -> None:
-        mapping = self.field.convert(value) if isinstance(value, str) else dict(value)
+        mapping = self.field.as_input(value) or {}
         self.rows = []
         for k, v in mapping.items():
             self.add_row(str(k), v)
@@ -199,13 +218,83 @@ class MappingInput(_Input):
         self.rows = []
         self.add_row()
 
+    def watched(self) -> list[widgets.Widget]:
+        return [w for row in self.rows for w in row]
 
-def make_input(field: Field, commands: CommandSet) -> _Input:
+    def watch(self, callback: Callable[[], None]) -> None:
+        self._callbacks.append(callback)
+        super().watch(callback)
+
+    def disable(self) -> None:
+        super().disable()
+        self.add_button.disabled = True
+
+
+class ObjectInput(_Input):
+    """A small sub-form for a value object: one input per argument of its class.
+
+    >>> from dataclasses import dataclass
+    >>> from workbench.commands.fields import field_for
+    >>> import inspect
+    >>> @dataclass
+    ... class Address:
+    ...     street: str
+    ...     city: str
+    >>> p = inspect.Parameter("home", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    >>> sub = ObjectInput(field_for(p, Address), None)
+    >>> sub.members["city"].widget.value = "Leeds"
+    >>> sub.raw()
+    {'street': '', 'city': 'Leeds'}
+    """
+
+    def __init__(self, field: Field, commands: CommandSet | None) -> None:
+        self.members: dict[str, _Input] = {m.name: make_input(m, commands) for m in field.members}
+        title = widgets.Label(field.label, layout=widgets.Layout(width="200px"))
+        parts = widgets.VBox(
+            [m.widget for m in self.members.values()],
+            layout=widgets.Layout(border="1px solid #ddd", padding="2px 4px"),
+        )
+        super().__init__(field, widgets.HBox([title, parts]))
+
+    def raw(self) -> Any:
+        values = {name: member.raw() for name, member in self.members.items()}
+        blank = all(
+            v is None or v == {} or (isinstance(v, str) and not v.strip())
+            for name, v in values.items()
+            if not isinstance(self.members[name], _BoolInput)
+        )
+        return None if blank else values  # nothing filled in: not given
+
+    def set(self, value: Any) -> None:
+        shown = self.field.as_input(value) or {}
+        for name, member in self.members.items():
+            if shown.get(name) is None:
+                member.clear()
+            else:
+                member.set(shown[name])
+
+    def clear(self) -> None:
+        for member in self.members.values():
+            member.clear()
+
+    def watched(self) -> list[widgets.Widget]:
+        return [w for member in self.members.values() for w in member.watched()]
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        for member in self.members.values():
+            member.watch(callback)
+
+
+def make_input(field: Field, commands: CommandSet | None) -> _Input:
     """A fitting input for one parameter."""
     placeholder = _placeholder(field)
     common: dict[str, Any] = {"description": field.label, "style": _STYLE, "layout": _WIDE}
     if field.note:
         common["tooltip"] = field.note
+    if field.unavailable:
+        return _Input(field, widgets.Text(placeholder="no input can build this", **common))
+    if field.kind == "object":
+        return ObjectInput(field, commands)
     if field.kind == "bool":
         return _BoolInput(field, widgets.Checkbox(value=bool(field.default), indent=True, **common))
     if field.kind == "date":
@@ -220,15 +309,14 @@ def make_input(field: Field, commands: CommandSet) -> _Input:
             options.insert(0, ("— none —", None))
         value = field.default if field.default in field.choices else options[0][1]
         return _ChoiceInput(field, widgets.Dropdown(options=options, value=value, **common))
-    if field.kind == "aggregate_id":
+    if field.kind == "aggregate_id" and commands is not None:
         return _IdInput(field, commands)
-    if field.kind == "mapping":
+    if field.kind == "mapping" and (
+        field.value is None or field.value.is_scalar or field.value.kind == "json"
+    ):
         return MappingInput(field)
-    if field.kind == "list":
-        return _ListInput(
-            field,
-            widgets.Textarea(placeholder=placeholder, rows=3, **common),
-        )
+    if field.kind in ("list", "mapping", "json"):
+        return _Input(field, widgets.Textarea(placeholder=placeholder, rows=3, **common))
     return _Input(field, widgets.Text(placeholder=placeholder, **common))
 
 
@@ -243,9 +331,18 @@ def _placeholder(field: Field) -> str:
         "float": "a number, e.g. 2.5",
         "decimal": "e.g. 450.00",
         "list": "one per line",
+        "uuid": "e.g. 1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+        "json": 'JSON, e.g. {"name": "value"}',
         "text": "",
     }
     text = examples.get(field.kind, "")
+    item = field.value
+    if field.kind in ("list", "mapping") and item is not None and not item.is_scalar:
+        sample = object_example(item) if item.kind == "object" else "..."
+        text = (
+            f"JSON, e.g. [{sample}]" if field.kind == "list" else f'JSON, e.g. {{"name": {sample}}}'
+        )
+
     if not field.required:
         default = "none" if field.default is None else _fmt(field.default, 30)
         text = f"optional (default {default})" + (f"; {text}" if text else "")
@@ -279,8 +376,7 @@ class CommandForm(widgets.VBox):  # type: ignore[misc]
                     )
                 )
             rows.append(widgets.VBox([*parts, message]))
-            if f.kind in ("int", "float", "decimal") and isinstance(made.widget, widgets.Text):
-                made.widget.observe(self._checker(f, message), names="value")
+            made.watch(functools.partial(self.recheck, f.name))
         if command.skipped:
             rows.append(
                 widgets.HTML(
@@ -292,26 +388,36 @@ class CommandForm(widgets.VBox):  # type: ignore[misc]
         self.clear_button = widgets.Button(description="Clear")
         self.clear_button.on_click(lambda _: self.clear())
         self.outcome = widgets.HTML()
+        self.unavailable = widgets.HTML()
+        """Why the command cannot be run from this form (empty when it can)."""
+        if command.unavailable:
+            self.unavailable.value = (
+                "<div style='color:#8a6d00'><b>Not available from a form:</b> "
+                f"{html.escape(command.unavailable)}.</div>"
+            )
+            for made in self.inputs.values():
+                made.disable()
+            self.submit_button.disabled = True
+            self.clear_button.disabled = True
+        rows.insert(1, self.unavailable)
         rows += [widgets.HBox([self.submit_button, self.clear_button]), self.outcome]
         super().__init__(rows)
 
-    @staticmethod
-    def _checker(field: Field, message: widgets.HTML) -> Callable[[Any], None]:
-        """Check a number as it is typed, so the message appears before Submit."""
+    def recheck(self, name: str) -> None:
+        """Check one field after the user changed it: its message goes once it is fixed.
 
-        def check(change: Any) -> None:
-            value = change["new"]
-            if field.is_empty(value):
-                message.value = ""
-                return
-            try:
-                field.convert(value)
-            except ValueError as e:
-                message.value = f"<span style='color:#b00020'>⚠ {html.escape(str(e))}</span>"
-            else:
-                message.value = ""
-
-        return check
+        Numbers are checked as they are typed; any other field's message is
+        updated (or removed) when it changes.
+        """
+        made = self.inputs[name]
+        message = self.errors[name]
+        raw = made.raw()
+        problem = made.field.check(raw)
+        live = made.field.kind in ("int", "float", "decimal") and not made.field.is_empty(raw)
+        if not problem:
+            message.value = ""
+        elif message.value or live:
+            message.value = _field_message(problem)
 
     def fill(self, **values: Any) -> None:
         """Set inputs by parameter name (text or typed values), as a user would."""
@@ -340,9 +446,7 @@ class CommandForm(widgets.VBox):  # type: ignore[misc]
         self.result = result
         for name, message in self.errors.items():
             error = result.errors.get(name, "")
-            message.value = (
-                f"<span style='color:#b00020'>⚠ {html.escape(error)}</span>" if error else ""
-            )
+            message.value = _field_message(error) if error else ""
         self.outcome.value = _outcome_html(result)
         if result.events:
             self.refresh_ids()
@@ -355,6 +459,20 @@ class CommandForm(widgets.VBox):  # type: ignore[misc]
                 made.refresh()
 
 
+def _field_message(text: str) -> str:
+    return f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>"
+
+
+_FAILED = {
+    "refused": "Refused",
+    "duplicate": "Duplicate",
+    "conflict": "Conflict",
+    "error": "Error in the application's code",
+    "store error": "The store refused the write",
+    "unavailable": "Not available from a form",
+}
+
+
 def _outcome_html(result: CommandResult) -> str:
     if result.outcome == "invalid":
         items = "".join(
@@ -364,15 +482,11 @@ def _outcome_html(result: CommandResult) -> str:
             "<div style='color:#b00020'>Not run: fix these fields first "
             f"(nothing was recorded).<ul>{items}</ul></div>"
         )
-    if result.outcome in ("refused", "conflict", "store error"):
-        what = {
-            "refused": "Refused",
-            "conflict": "Conflict",
-            "store error": "The store refused the write",
-        }
+    if result.outcome in _FAILED:
+        table = events_table(result.events) if result.events else ""
         return (
-            f"<div style='color:#b00020'><b>{what[result.outcome]}:</b> "
-            f"{html.escape(result.message)}</div>"
+            f"<div style='color:#b00020'><b>{_FAILED[result.outcome]}:</b> "
+            f"{html.escape(result.message)}</div>{table}"
         )
     if not result.events:
         return "<div>Done: the command recorded no events.</div>"
@@ -444,7 +558,10 @@ class CommandPanel(widgets.VBox):  # type: ignore[misc]
             self.on_recorded(on_recorded)
         self.forms: dict[str, CommandForm] = {c.name: CommandForm(self, c) for c in self.commands}
         self.selector = widgets.Dropdown(
-            options=[(c.title, c.name) for c in self.commands],
+            options=[
+                (c.title + (" (not available)" if c.unavailable else ""), c.name)
+                for c in self.commands
+            ],
             description="Command",
             layout=widgets.Layout(width="420px"),
         )
@@ -456,6 +573,12 @@ class CommandPanel(widgets.VBox):  # type: ignore[misc]
         if not self.forms:
             title.value += (
                 "<p>This application has no commands (public methods that change state).</p>"
+            )
+        if self.commands.queries:
+            names = ", ".join(self.commands.queries)
+            title.value += (
+                f"<p><small>Queries, left out (they record nothing): {html.escape(names)}"
+                "</small></p>"
             )
         super().__init__(
             [title, self.selector, self.form_box, widgets.HTML("<b>History</b>"), self.history]
