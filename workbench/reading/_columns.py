@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench.reading.decoding import DECODERS, decode_value
+from workbench.reading.decoding import DECODERS, decode_value, malformed
 
 __all__ = ["Context", "column_values", "frame_from_table", "object_array"]
 
@@ -313,7 +313,16 @@ def _datetimes(data: pa.Array, label: str, ctx: Context) -> Any:
     return pd.Series(cast.to_pandas()).array
 
 
-def _decode_encoding(array: pa.Array, label: str, ctx: Context) -> Any:
+def _decode_encoding(
+    array: pa.Array, label: str, ctx: Context, errors: dict[int, str] | None = None
+) -> Any:
+    """A column of encoded values, decoded.
+
+    With ``errors`` (a frame's column), a value of a known type whose data
+    does not decode is missing, so the column keeps its type, and its row is
+    added to ``errors``; without (a value inside another), it keeps its raw
+    data, as :func:`~workbench.reading.decoding.decode_value` does.
+    """
     names = [n for n in pc.unique(array.field("_type_")).to_pylist() if n is not None]
     data = array.field("_data_")
     # rows where the whole value is null keep null data
@@ -341,17 +350,42 @@ def _decode_encoding(array: pa.Array, label: str, ctx: Context) -> Any:
             )
             return data.to_numpy(zero_copy_only=False)
     unknown: set[str] = set()
-    values = [_clean(v, unknown) for v in array.to_pylist()]
+    if errors is None:
+        values = [_clean(v, unknown) for v in array.to_pylist()]
+    else:
+        values = []
+        for index, value in enumerate(array.to_pylist()):
+            name = value.get("_type_") if value is not None else None
+            if not isinstance(name, str) or name not in DECODERS:
+                values.append(_clean(value, unknown))
+                continue
+            raw = _clean(value.get("_data_"), unknown)
+            try:
+                values.append(DECODERS[name](raw))
+            except (ValueError, TypeError, ArithmeticError):
+                values.append(None)
+                errors[index] = malformed(label, name, raw)
+        if names == ["datetime_iso"]:
+            aware = [v for v in values if v is not None]
+            if all(isinstance(v, datetime) and v.tzinfo is not None for v in aware):
+                stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+                return stamps.dt.as_unit("us").array
     for name in unknown:
         ctx.notes.add(f"{label}: values encoded as '{name}' are kept as their raw data")
     return object_array(values)
 
 
-def column_values(array: pa.Array, label: str, ctx: Context) -> Any:
-    """One parsed column as something pandas takes (numpy array or extension array)."""
+def column_values(
+    array: pa.Array, label: str, ctx: Context, errors: dict[int, str] | None = None
+) -> Any:
+    """One parsed column as something pandas takes (numpy array or extension array).
+
+    ``errors`` collects the rows whose value of a known stored type does not
+    decode (see :func:`_decode_encoding`); such a value is then missing.
+    """
     t = array.type
     if _is_encoding(t):
-        return _decode_encoding(array, label, ctx)
+        return _decode_encoding(array, label, ctx, errors)
     if pa.types.is_struct(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
         return _nested(array, label, ctx)
     if pa.types.is_integer(t):
@@ -371,10 +405,21 @@ def column_values(array: pa.Array, label: str, ctx: Context) -> Any:
     return array.to_numpy(zero_copy_only=False)
 
 
-def frame_from_table(table: pa.Table, event_type: str, ctx: Context) -> dict[str, Any]:
-    """Each column of a parsed table, decoded (``event_type`` labels the notes)."""
+def frame_from_table(
+    table: pa.Table, event_type: str, ctx: Context, errors: dict[int, str] | None = None
+) -> dict[str, Any]:
+    """Each column of a parsed table, decoded (``event_type`` labels the notes).
+
+    ``errors`` collects, by row, the values of a known stored type that do not
+    decode (missing from their column, which keeps its type).
+    """
     columns: dict[str, Any] = {}
     for name in table.column_names:
         array = table.column(name).combine_chunks()
-        columns[name] = column_values(array, f"{event_type}.{name}" if event_type else name, ctx)
+        label = f"{event_type}.{name}" if event_type else name
+        found: dict[int, str] | None = {} if errors is not None else None
+        columns[name] = column_values(array, label, ctx, found)
+        if errors is not None and found:
+            for row, problem in found.items():
+                errors[row] = f"{errors[row]}; {problem}" if row in errors else problem
     return columns

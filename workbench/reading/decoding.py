@@ -20,6 +20,14 @@ Three jobs:
   reading a history never runs the code that wrote it.
 - **Names** (:func:`short_name`): the event type of a topic.
 
+Limits: a stored state is refused (:class:`DecodeError`, and the loader marks
+its row) when it, or what it decompresses to, is over :data:`MAX_STATE_SIZE`
+bytes, when it nests objects and lists more than :data:`MAX_DEPTH` deep, or
+when it is not text (invalid UTF-8, or an escaped lone surrogate such as
+``"\\ud800"``). No real event comes near these; a hostile or corrupt one
+cannot then exhaust the memory, the stack or a parser (pyarrow's JSON reader
+crashes the process on a state nested 20,000 deep).
+
 >>> decode_state(b'{"total":{"_type_":"decimal_str","_data_":"9.50"},"n":2}')
 {'total': Decimal('9.50'), 'n': 2}
 >>> short_name("shop.domain:Order.Placed")
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,19 +53,31 @@ from uuid import UUID
 from workbench.stores import StoreError
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_STATE_SIZE",
     "STORED_TYPES",
     "Codec",
     "DecodeError",
     "LoadError",
+    "decode_fields",
     "decode_state",
     "decode_value",
     "diagnose",
     "is_encoded",
+    "lone_surrogate",
+    "malformed",
+    "screen_state",
     "short_name",
 ]
 
 _ZLIB_TOPIC = "eventsourcing.compressor:ZlibCompressor"
 _GZIP_MAGIC = b"\x1f\x8b"
+
+MAX_DEPTH = 100
+"""Objects and lists nested deeper than this in one stored state are refused."""
+MAX_STATE_SIZE = 16 * 1024 * 1024
+"""A stored state over this many bytes (once decompressed) is refused."""
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 
 class LoadError(StoreError):
@@ -98,7 +119,8 @@ def decode_value(value: Any, unknown: set[str] | None = None) -> Any:
     A ``_type_`` not in :data:`STORED_TYPES` is replaced by its raw data (its
     name is added to ``unknown`` when given). A known one whose data is
     malformed is kept as raw data too. A dict or list with nothing to decode
-    inside comes back as it is (not copied).
+    inside comes back as it is (not copied). A value nested more than
+    :data:`MAX_DEPTH` deep raises :class:`DecodeError`.
 
     >>> decode_value({"_type_": "uuid_hex", "_data_": "8e4873e361cc5282b7b043f52c1153dc"})
     UUID('8e4873e3-61cc-5282-b7b0-43f52c1153dc')
@@ -106,11 +128,19 @@ def decode_value(value: Any, unknown: set[str] | None = None) -> Any:
     >>> decode_value([{"_type_": "money", "_data_": [5, "EUR"]}], names), names
     ([[5, 'EUR']], {'money'})
     """
+    return _decode(value, unknown, 1)
+
+
+def _decode(value: Any, unknown: set[str] | None, depth: int) -> Any:
     kind = type(value)
+    if kind is not dict and kind is not list:
+        return value
+    if depth > MAX_DEPTH:
+        raise DecodeError(_too_deep())
     if kind is dict:
         if len(value) == 2 and "_type_" in value and "_data_" in value:
             name = value["_type_"]
-            data = decode_value(value["_data_"], unknown)
+            data = _decode(value["_data_"], unknown, depth + 1)
             decoder = STORED_TYPES.get(name) if isinstance(name, str) else None
             if decoder is None:
                 if unknown is not None:
@@ -124,30 +154,128 @@ def decode_value(value: Any, unknown: set[str] | None = None) -> Any:
                 return data
         for item in value.values():
             if type(item) is dict or type(item) is list:
-                return {k: decode_value(v, unknown) for k, v in value.items()}
+                return {k: _decode(v, unknown, depth + 1) for k, v in value.items()}
         return value
-    if kind is list:
-        for item in value:
-            if type(item) is dict or type(item) is list:
-                return [decode_value(v, unknown) for v in value]
-        return value
+    for item in value:
+        if type(item) is dict or type(item) is list:
+            return [_decode(v, unknown, depth + 1) for v in value]
     return value
+
+
+def decode_fields(
+    data: dict[str, Any], unknown: set[str] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """A state's fields decoded, a field of a known type that does not decode as ``None``.
+
+    Returns the fields and, for each field left ``None`` that way, what was
+    wrong with it (the loader marks the row with it: a column keeps its type).
+    Inside a field, values are decoded as :func:`decode_value` does.
+
+    >>> decode_fields({"at": {"_type_": "datetime_iso", "_data_": "soon"}, "n": 1})
+    ({'at': None, 'n': 1}, ["at: 'soon' is not a valid datetime_iso value"])
+    """
+    fields: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in data.items():
+        name = value.get("_type_") if is_encoded(value) else None
+        if isinstance(name, str) and name in STORED_TYPES:
+            raw = _decode(value["_data_"], unknown, 3)
+            try:
+                fields[key] = STORED_TYPES[name](raw)
+            except (ValueError, TypeError, ArithmeticError):
+                fields[key] = None
+                problems.append(malformed(key, name, raw))
+        else:
+            fields[key] = _decode(value, unknown, 2)
+    return fields, problems
+
+
+def malformed(field: str, name: str, raw: Any) -> str:
+    """What to say of a value stored as ``name`` whose data ``raw`` does not decode."""
+    text = repr(raw)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{field}: {text} is not a valid {name} value"
+
+
+def _too_deep() -> str:
+    return (
+        f"the stored state nests objects and lists more than {MAX_DEPTH} deep "
+        "(more than any event needs: a corrupt or hostile row)"
+    )
+
+
+def _too_big(size: int) -> str:
+    return (
+        f"the stored state is {size:,} bytes, over the limit of {MAX_STATE_SIZE:,} "
+        "(more than any event needs: a corrupt or hostile row)"
+    )
+
+
+def screen_state(state: bytes) -> str | None:
+    """Why the JSON ``state`` must not be parsed by a fast parser, or ``None``.
+
+    Checks what can be checked without parsing (its size), and its nesting
+    depth when it has more brackets than :data:`MAX_DEPTH` (parsed by Python's
+    ``json``, which cannot crash). Quick for ordinary states.
+
+    >>> screen_state(b'{"a":[1,2]}') is None
+    True
+    >>> screen_state(b'{"a":' + b"[" * 500 + b"]" * 500 + b"}")[:44]
+    'the stored state nests objects and lists mor'
+    """
+    if len(state) > MAX_STATE_SIZE:
+        return _too_big(len(state))
+    if state.count(b"[") + state.count(b"{") <= MAX_DEPTH:
+        return None
+    try:
+        data = json.loads(state)
+    except RecursionError:
+        return _too_deep()
+    except ValueError:
+        return None  # not JSON: the parser says so, safely (it never gets deep)
+    try:
+        _decode(data, None, 1)
+    except DecodeError as e:
+        return str(e)
+    return None
+
+
+def lone_surrogate(state: bytes, data: Any) -> str | None:
+    """What is wrong when ``data`` (parsed from ``state``) holds escaped lone surrogates.
+
+    JSON may escape half of a UTF-16 pair (``"\\ud800"``); Python reads it
+    into a string no encoder can write, so such a state is not text.
+    """
+    if not _SURROGATE_ESCAPE.search(state):
+        return None
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"the stored state holds an escaped lone surrogate ({e.reason}): it is not text"
+    return None
 
 
 def decode_state(state: bytes, unknown: set[str] | None = None) -> dict[str, Any]:
     """A stored event's JSON state (already unwrapped) as a dict, encoded values decoded.
 
-    Raises :class:`DecodeError` if the bytes are not a JSON object.
+    Raises :class:`DecodeError` if the bytes are not a JSON object, or are
+    over the limits (:data:`MAX_STATE_SIZE`, :data:`MAX_DEPTH`).
     """
+    if len(state) > MAX_STATE_SIZE:
+        raise DecodeError(_too_big(len(state)))
     try:
         data = json.loads(state)
-    except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        reason = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        reason = _too_deep() if isinstance(e, RecursionError) else str(e)
         raise DecodeError(f"the stored state is not valid JSON ({reason})") from None
     if not isinstance(data, dict):
         raise DecodeError(
             f"the stored state is JSON but not an object (it is {type(data).__name__})"
         )
+    problem = lone_surrogate(state, data)
+    if problem is not None:
+        raise DecodeError(problem)
     decoded: dict[str, Any] = decode_value(data, unknown)
     return decoded
 
@@ -172,18 +300,18 @@ def compression_of(state: bytes) -> str | None:
     ('zlib', None)
     """
     if state[:2] == _GZIP_MAGIC:
-        try:
-            inner = gzip.decompress(state)
-        except (OSError, EOFError, zlib.error):
-            return None
-        return "gzip" if inner[:1] == b"{" else None
+        return "gzip" if _first_byte(state, 31) == b"{" else None
     if state[:1] in (b"\x78", b"\x58", b"\x68", b"\x08", b"\x18", b"\x28", b"\x38", b"\x48"):
-        try:
-            inner = zlib.decompress(state)
-        except zlib.error:
-            return None
-        return "zlib" if inner[:1] == b"{" else None
+        return "zlib" if _first_byte(state, 15) == b"{" else None
     return None
+
+
+def _first_byte(state: bytes, wbits: int) -> bytes:
+    """The first byte ``state`` decompresses to (only that much is decompressed)."""
+    try:
+        return zlib.decompressobj(wbits).decompress(state, 1)
+    except zlib.error:
+        return b""
 
 
 def diagnose(state: bytes) -> str:
@@ -218,7 +346,37 @@ class _Compressor:
         return gzip.compress(data) if self.name == "gzip" else zlib.compress(data)
 
     def decompress(self, data: bytes) -> bytes:
-        return gzip.decompress(data) if self.name == "gzip" else zlib.decompress(data)
+        return inflate(data, gzip=self.name == "gzip")
+
+
+def inflate(data: bytes, *, gzip: bool = False, limit: int | None = None) -> bytes:
+    """zlib (or gzip) ``data`` decompressed, refusing more than ``limit`` bytes out.
+
+    ``limit`` is :data:`MAX_STATE_SIZE` unless given.
+
+    A few bytes can decompress to gigabytes: this stops at the limit.
+
+    >>> inflate(zlib.compress(b"x" * 10))
+    b'xxxxxxxxxx'
+    """
+    limit = MAX_STATE_SIZE if limit is None else limit
+    out = bytearray()
+    rest = data
+    while True:
+        inflater = zlib.decompressobj(31 if gzip else 15)
+        out += inflater.decompress(rest, limit + 1 - len(out))
+        if len(out) > limit:
+            raise DecodeError(
+                f"the stored state decompresses to more than {limit:,} bytes "
+                "(more than any event needs: a corrupt or hostile row)"
+            )
+        if inflater.unconsumed_tail:
+            raise DecodeError("the stored state does not decompress to an end")
+        if not inflater.eof:
+            raise zlib.error("incomplete or truncated stream")
+        rest = inflater.unused_data
+        if not gzip or not rest:  # gzip allows several members, one after another
+            return bytes(out)
 
 
 @dataclass(frozen=True)
@@ -268,7 +426,11 @@ class Codec:
                 ) from None
         if self.compressor is not None:
             try:
+                if type(self.compressor).__name__ == "ZlibCompressor":
+                    return inflate(state)  # the same, with a limit on what comes out
                 return bytes(self.compressor.decompress(state))
+            except DecodeError:
+                raise
             except Exception as e:
                 raise DecodeError(
                     f"cannot decompress a stored event with {self.compressor_name} "
@@ -277,7 +439,10 @@ class Codec:
         if state[:1] != b"{" and state:
             found = compression_of(state)
             if found is not None:
-                return _Compressor(found).decompress(state)
+                try:
+                    return _Compressor(found).decompress(state)
+                except zlib.error as e:
+                    raise DecodeError(f"cannot decompress a stored event ({found}: {e})") from None
         return state
 
     def payload(self, state: bytes, unknown: set[str] | None = None) -> dict[str, Any]:

@@ -25,6 +25,16 @@ pyarrow would turn into a float, a field whose type changes) is parsed row
 by row with Python's ``json`` instead; a corrupt row is kept, marked in an
 ``error`` column.
 
+No one event can take a load down, nor change what the columns hold: a state
+that is not JSON text (invalid UTF-8, an escaped lone surrogate), over the
+size limit, nested too deep (a parser's stack), or that cannot be decrypted
+or decompressed is kept as a row with an empty payload and says why in
+``error``; the other rows of its type are parsed as usual. A value of a
+known stored type that does not decode (a ``datetime_iso`` that is not a
+date) is missing from its column, which keeps its type, and its row says why
+in ``error``. The limits are :data:`~workbench.reading.decoding.MAX_DEPTH`
+and :data:`~workbench.reading.decoding.MAX_STATE_SIZE`.
+
 Filters go into the query: ``event_types`` (as topics) and the position range
 (``after``/``upto``) always; ``streams`` on SQLite (through the primary key
 index; elsewhere after fetching). ``since``/``until`` on an uncompressed SQLite
@@ -57,7 +67,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from queue import Full, Queue
 from typing import Any, TypeVar
@@ -72,7 +82,18 @@ import pyarrow.json as pj
 from workbench.frame_joining import FrameSink, combine_frames
 from workbench.reading._columns import Context, column_values, frame_from_table, object_array
 from workbench.reading._leading_timestamps import split_leading_timestamps
-from workbench.reading.decoding import Codec, LoadError, decode_value, diagnose, short_name
+from workbench.reading.decoding import (
+    MAX_DEPTH,
+    Codec,
+    DecodeError,
+    LoadError,
+    decode_fields,
+    decode_value,
+    diagnose,
+    lone_surrogate,
+    screen_state,
+    short_name,
+)
 from workbench.reading.opening import HistorySource, open_history
 from workbench.reading.records import ArrowBatch, RecordReader, records_to_batch
 
@@ -144,16 +165,54 @@ def _is_time(t: pa.DataType) -> bool:
     return bool(pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t))
 
 
-def _parse_json_lines(buffer: pa.Buffer, topic: str, ctx: Context) -> pa.Table | None:
-    """pyarrow's parse of one group's JSON lines, or ``None`` when it would not be exact."""
-    options = pj.ReadOptions(block_size=_BLOCK_SIZE, use_threads=_PARSE_THREADS)
+_SCREEN_FROM = 1024
+"""States longer than this are checked for nesting before any parser sees them.
+
+A shorter state cannot nest deeper than this, which pyarrow's JSON reader
+survives (it crashes the process on a state nested 20,000 deep); deeper
+than :data:`~workbench.reading.decoding.MAX_DEPTH` is then caught by the
+depth of the parsed schema."""
+
+
+class _Parse:
+    """Why pyarrow's parse of a group was not used."""
+
+    INVALID = "invalid"  # a row is not JSON, or not the same kind of JSON as the others
+    INEXACT = "inexact"  # an integer too big for int64, or no schema settled
+    DEEP = "deep"  # a row nests deeper than MAX_DEPTH
+
+
+def _type_depth(schema: pa.Schema) -> int:
+    """How deep the schema's structs and lists nest (1: a flat object), without recursion."""
+    deepest = 1
+    stack = [(f.type, 2) for f in schema]
+    while stack:
+        t, depth = stack.pop()
+        if pa.types.is_struct(t):
+            deepest = max(deepest, depth)
+            stack.extend((t.field(i).type, depth + 1) for i in range(t.num_fields))
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):
+            deepest = max(deepest, depth)
+            stack.append((t.value_type, depth + 1))
+    return deepest
+
+
+def _parse_json_lines(
+    buffer: pa.Buffer, topic: str, ctx: Context, *, longest: int = 0
+) -> pa.Table | str:
+    """pyarrow's parse of one group's JSON lines, or why it would not be exact (:class:`_Parse`)."""
+    block_size = max(_BLOCK_SIZE, longest + 1)  # a line longer than a block would not parse
+    options = pj.ReadOptions(block_size=block_size, use_threads=_PARSE_THREADS)
     known = ctx.schemas.get(topic)
     if known is None:
         # Infer from the first lines, ISO strings kept as strings, before the full parse.
-        head = memoryview(buffer)[: 1 << 16].tobytes()
+        head = memoryview(buffer)[: max(1 << 16, block_size)].tobytes()
         head = head[: head.rfind(b"\n") + 1]
         try:
-            known = _strip_schema(pj.read_json(pa.BufferReader(head)).schema)
+            inferred = pj.read_json(pa.BufferReader(head)).schema
+            if _type_depth(inferred) > MAX_DEPTH:
+                return _Parse.DEEP
+            known = _strip_schema(inferred)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             known = None
     for _ in range(3):
@@ -161,40 +220,54 @@ def _parse_json_lines(buffer: pa.Buffer, topic: str, ctx: Context) -> pa.Table |
         try:
             table = pj.read_json(pa.BufferReader(buffer), read_options=options, parse_options=parse)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            return None
+            return _Parse.INVALID
+        if _type_depth(table.schema) > MAX_DEPTH:
+            return _Parse.DEEP
         if _has(table.schema, _is_time):
             # pyarrow read an ISO string as a timestamp: parse again, as strings.
             known = _strip_schema(table.schema)
             continue
         if _has(table.schema, pa.types.is_floating) and _BIG_INT.search(memoryview(buffer)):
-            return None  # an integer too big for int64 would have become a float
+            return _Parse.INEXACT  # an integer too big for int64 would have become a float
         ctx.schemas[topic] = _strip_schema(table.schema)
         return table
-    return None
+    return _Parse.INEXACT
 
 
 def _python_columns(
-    states: list[bytes], event_type: str, ctx: Context
+    states: list[bytes], event_type: str, ctx: Context, *, mark_malformed: bool = True
 ) -> tuple[dict[str, Any], list[str | None]]:
-    """The slow, exact route: Python's json, row by row; corrupt rows get an error."""
+    """The slow, exact route: Python's json, row by row; corrupt rows get an error.
+
+    With ``mark_malformed``, a field of a known stored type whose data does not
+    decode is ``None`` and its row gets an error too (as the column route does
+    for a frame); without, it keeps its raw data (as :func:`decode_value` does).
+    """
     rows: list[dict[str, Any]] = []
     errors: list[str | None] = []
     unknown: set[str] = set()
     for state in states:
         if not state:
             rows.append({})
-            errors.append("the stored state is empty (NULL in the store): nothing to decode")
+            errors.append(_EMPTY_STATE)
+            continue
+        problem = _json_problem(state)
+        if problem is not None:
+            rows.append({})
+            errors.append(problem)
             continue
         try:
             data = json.loads(state)
-            if not isinstance(data, dict):
-                raise ValueError(f"the state is JSON but not an object ({type(data).__name__})")
-            rows.append(decode_value(data, unknown))
-            errors.append(None)
-        except (ValueError, UnicodeDecodeError) as e:
+            if mark_malformed:
+                row, malformed = decode_fields(data, unknown)
+            else:
+                row, malformed = decode_value(data, unknown), []
+        except DecodeError as e:  # nested too deep
             rows.append({})
-            preview = state[:60].decode("utf8", "replace")
-            errors.append(f"corrupt event state ({e}); starts {preview!r}")
+            errors.append(str(e))
+            continue
+        rows.append(row)
+        errors.append("; ".join(malformed) if malformed else None)
     for name in unknown:
         ctx.notes.add(f"{event_type}: values encoded as '{name}' are kept as their raw data")
     names: dict[str, None] = {}
@@ -210,6 +283,30 @@ def _python_columns(
     return columns, errors
 
 
+_EMPTY_STATE = "the stored state is empty (NULL in the store): nothing to decode"
+
+
+def _json_problem(state: bytes) -> str | None:
+    """Why one stored state cannot be read as a JSON object, or ``None``.
+
+    Safe on any input: the size and depth limits are checked first (see
+    :func:`~workbench.reading.decoding.screen_state`).
+    """
+    if not state:
+        return _EMPTY_STATE
+    problem = screen_state(state)
+    if problem is not None:
+        return problem
+    try:
+        data = json.loads(state)
+    except (ValueError, RecursionError) as e:  # invalid UTF-8 is a ValueError too
+        preview = state[:60].decode("utf8", "replace")
+        return f"corrupt event state ({e}); starts {preview!r}"
+    if not isinstance(data, dict):
+        return f"corrupt event state (the state is JSON but not an object: {type(data).__name__})"
+    return lone_surrogate(state, data)
+
+
 def _timestamps(values: list[Any]) -> Any:
     fixed: Any = [v if isinstance(v, datetime) and v.tzinfo else None for v in values]
     return pd.Series(pd.to_datetime(fixed, utc=True), dtype="datetime64[us, UTC]").array
@@ -218,15 +315,21 @@ def _timestamps(values: list[Any]) -> Any:
 # --- one batch ------------------------------------------------------------------
 
 
-def _unwrap_states(batch: ArrowBatch, codec: Codec) -> pa.Array:
+def _unwrap_states(batch: ArrowBatch, codec: Codec) -> tuple[pa.Array, dict[int, str]]:
+    """The states decrypted and decompressed; a row that cannot be is ``{}`` and says why."""
     out = []
-    for value in batch.states.to_pylist():
+    errors: dict[int, str] = {}
+    for row, value in enumerate(batch.states.to_pylist()):
         state = value[:-1]
-        if not state:  # stored without a state (NULL): marked when decoded
+        if not state:  # stored without a state (NULL): marked when screened
             out.append(b"\n")
             continue
-        out.append(codec.unwrap(state) + b"\n")
-    return pa.array(out, pa.large_binary())
+        try:
+            out.append(codec.unwrap(state) + b"\n")
+        except DecodeError as e:
+            errors[row] = str(e)
+            out.append(b"{}\n")
+    return pa.array(out, pa.large_binary()), errors
 
 
 def _check_json(batch: ArrowBatch, where: str) -> None:
@@ -250,15 +353,18 @@ class _Prepared:
     """The batch's distinct topics and each row's index into them (found while grouping)."""
     timestamps: pa.Array | None = None
     """Every row's timestamp, when it was split off the states before parsing them."""
+    errors: dict[int, str] = field(default_factory=dict)
+    """Why a row's payload is empty or incomplete, by row of the batch (``meta`` order)."""
 
 
 def _group(batch: ArrowBatch, *, codec: Codec, where: str) -> _Prepared:
     """Put the batch's rows in topic order (groups not parsed yet)."""
+    errors: dict[int, str] = {}
     if not codec.plain:
-        try:
-            batch = ArrowBatch(batch.columns, _unwrap_states(batch, codec))
-        except Exception as e:
-            raise LoadError(f"cannot read the events in {where}: {e}") from None
+        states, errors = _unwrap_states(batch, codec)
+        if errors and len(errors) == batch.num_rows:
+            raise LoadError(f"cannot read the events in {where}: {next(iter(errors.values()))}")
+        batch = ArrowBatch(batch.columns, states)
     else:
         _check_json(batch, where)
     meta = batch.columns
@@ -287,34 +393,123 @@ def _group(batch: ArrowBatch, *, codec: Codec, where: str) -> _Prepared:
         first, last = int(bounds[index]), int(bounds[index + 1])
         if last > first:
             groups.append((topic, first, last, None, states.slice(first, last - first)))
-    return _Prepared(meta, order, groups, (names, codes), timestamps)
+    return _Prepared(meta, order, groups, (names, codes), timestamps, errors)
 
 
 def _parse_groups(prepared: _Prepared, ctx: Context) -> _Prepared:
-    """Parse each group's JSON lines (a group pyarrow cannot parse exactly keeps ``None``)."""
+    """Parse each group's JSON lines (a group pyarrow cannot parse exactly keeps ``None``).
+
+    Rows no parser should see (see :func:`_screen`) are parsed as ``{}`` and
+    marked in ``errors``; so are rows that make pyarrow refuse the group
+    (corrupt JSON), and the rest of the group is then parsed again.
+    """
     groups = []
+    errors = dict(prepared.errors)
     for topic, first, last, _, group in prepared.groups:
-        offsets = np.frombuffer(group.buffers()[1], dtype=np.int64)
-        start = int(offsets[group.offset])
-        end = int(offsets[group.offset + len(group)])
-        table = _parse_json_lines(group.buffers()[2][start:end], topic, ctx)
-        if table is not None and table.num_rows != last - first:
+        rows = prepared.order[first:last]
+        found = _screen(group)
+        if found:
+            group = _blanked(group, found)
+        table = _parse_group(group, topic, ctx)
+        if isinstance(table, str):
+            # Which rows? Each is checked alone (safely); without them, parse again.
+            more = _find_bad_rows(group, deep=table == _Parse.DEEP)
+            if more:
+                found.update(more)
+                group = _blanked(group, more)
+                table = _parse_group(group, topic, ctx)
+        if isinstance(table, str) or table.num_rows != last - first:
             table = None
+        for index, problem in found.items():
+            errors[int(rows[index])] = problem
         groups.append((topic, first, last, table, group))
-    return replace(prepared, groups=groups)
+    return replace(prepared, groups=groups, errors=errors)
+
+
+def _parse_group(group: pa.Array, topic: str, ctx: Context) -> pa.Table | str:
+    offsets = np.frombuffer(group.buffers()[1], dtype=np.int64)[
+        group.offset : group.offset + len(group) + 1
+    ]
+    longest = int(np.diff(offsets).max()) if len(group) else 0
+    buffer = group.buffers()[2][int(offsets[0]) : int(offsets[-1])]
+    return _parse_json_lines(buffer, topic, ctx, longest=longest)
+
+
+def _screen(group: pa.Array) -> dict[int, str]:
+    """Rows of a group (JSON lines) that no parser should see, and why, by index.
+
+    Empty, over the size limit, not UTF-8, or long enough to nest deeper than
+    a parser's stack survives (then checked, see :data:`_SCREEN_FROM`). Costs
+    next to nothing for ordinary rows: their lengths and one UTF-8 check.
+    """
+    found: dict[int, str] = {}
+    if not len(group):
+        return found
+    offsets = np.frombuffer(group.buffers()[1], dtype=np.int64)[
+        group.offset : group.offset + len(group) + 1
+    ]
+    lengths = np.diff(offsets) - 1  # without the newline
+    for row in np.flatnonzero(lengths == 0).tolist():
+        found[row] = _EMPTY_STATE
+    for row in np.flatnonzero(lengths > _SCREEN_FROM).tolist():
+        problem = screen_state(group[row].as_py()[:-1])
+        if problem is not None:
+            found[row] = problem
+    try:
+        group.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        for row, value in enumerate(group.to_pylist()):
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError as e:
+                found.setdefault(row, f"the stored state is not UTF-8 text ({e})")
+    return found
+
+
+def _find_bad_rows(group: pa.Array, *, deep: bool) -> dict[int, str]:
+    """The rows that made pyarrow refuse a group: not JSON objects, or nested too deep."""
+    found: dict[int, str] = {}
+    for index, value in enumerate(group.to_pylist()):
+        state = value[:-1]
+        problem = screen_state(state) if deep else _json_problem(state)
+        if problem is not None:
+            found[index] = problem
+    return found
+
+
+def _blanked(group: pa.Array, rows: Mapping[int, str]) -> pa.Array:
+    """The group with the given rows' states replaced by an empty object."""
+    values = group.to_pylist()
+    for index in rows:
+        values[index] = b"{}\n"
+    return pa.array(values, pa.large_binary())
 
 
 def _convert(prepared: _Prepared, ctx: Context) -> pd.DataFrame:
     """Decode a prepared batch into a frame in position order."""
     parts: dict[str, list[tuple[np.ndarray[Any, Any], Any]]] = {}
+    total = len(prepared.meta)
+    errors: np.ndarray[Any, Any] | None = None
+    if prepared.errors:
+        errors = object_array([None] * total)
+        for row, problem in prepared.errors.items():
+            errors[row] = problem
     for topic, first, last, table, group in prepared.groups:
         event_type = short_name(topic)
         rows = prepared.order[first:last]
+        found: dict[int, str] = {}
         if table is not None:
-            columns = frame_from_table(table, event_type, ctx)
+            columns = frame_from_table(table, event_type, ctx, errors=found)
         else:
             values = [v[:-1] for v in group.to_pylist()]
-            columns, errors = _python_columns(values, event_type, ctx)
+            columns, group_errors = _python_columns(values, event_type, ctx)
+            found = {i: e for i, e in enumerate(group_errors) if e is not None}
+        if found:
+            if errors is None:
+                errors = object_array([None] * total)
+            for index, problem in found.items():
+                row = int(rows[index])
+                errors[row] = problem if errors[row] is None else f"{errors[row]}; {problem}"
         for name, column in columns.items():
             if name in _METADATA:
                 # a payload field named like a metadata column keeps its own column
@@ -324,10 +519,7 @@ def _convert(prepared: _Prepared, ctx: Context) -> pd.DataFrame:
                 )
                 name = f"payload.{name}"
             parts.setdefault(name, []).append((rows, column))
-        if table is None and any(errors):
-            parts.setdefault("error", []).append((rows, object_array(errors)))
     frame = _meta_frame(prepared.meta, None, prepared.topics)
-    total = len(prepared.meta)
     pieces = parts.pop("timestamp", [])
     if prepared.timestamps is not None:
         frame["timestamp"] = pd.Series(prepared.timestamps.to_pandas()).array
@@ -335,6 +527,8 @@ def _convert(prepared: _Prepared, ctx: Context) -> pd.DataFrame:
         frame["timestamp"] = _scatter(total, pieces, timestamps=True)
     for name, pieces in parts.items():
         frame[name] = _nullable(_scatter(total, pieces))
+    if errors is not None:
+        frame["error"] = errors
     return pd.DataFrame(frame, copy=False)
 
 
@@ -514,6 +708,26 @@ def _time_bounds(
     return parse(since, "since"), parse(until, "until")
 
 
+def _check_whole(name: str, value: Any) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise LoadError(f"{name} must be a whole number, got {value!r}")
+
+
+def _names(name: str, value: Any, what: str, *kinds: type) -> list[Any] | None:
+    """``value`` as a list of names (one name alone, or a sequence of them), or ``None``."""
+    if value is None:
+        return None
+    allowed = (str, *kinds)
+    if isinstance(value, allowed):
+        return [value]
+    if isinstance(value, (Sequence, set, frozenset)) and not isinstance(value, (bytes, bytearray)):
+        wrong = [v for v in value if not isinstance(v, allowed)]
+        if not wrong:
+            return list(value)
+        value = wrong[0]
+    raise LoadError(f"{name} takes {what}; got {value!r}")
+
+
 @contextmanager
 def _load_settings() -> Iterator[None]:
     """Settings for a big load, put back as they were afterwards.
@@ -593,20 +807,21 @@ def load_events(
     (['TicketPurchase.Paid'], 3)
     """
 
+    _check_whole("batch_size", batch_size)
     if batch_size < 1:
         raise LoadError(f"batch_size must be at least 1 (got {batch_size})")
-    for name, value in (("limit", limit), ("newest", newest), ("after", after)):
+    for name, value in (("limit", limit), ("newest", newest), ("after", after), ("upto", upto)):
+        if value is not None:
+            _check_whole(name, value)
         if value is not None and value < 0:
             raise LoadError(f"{name} cannot be negative (got {value})")
+    event_types = _names("event_types", event_types, "event type names, e.g. ['Order.Placed']")
+    streams = _names("streams", streams, "stream ids (UUIDs or their text)", UUID)
     history = open_history(
         source, cipher_key=cipher_key, compressor=compressor, env=env, table=table
     )
     reader, codec = history.reader, history.codec
     start, stop = _time_bounds(since, until)
-    if isinstance(event_types, str):
-        event_types = [event_types]
-    if isinstance(streams, (str, UUID)):
-        streams = [streams]
     stream_ids = [str(s) for s in streams or ()]
     ctx = Context()
     last = reader.max_position() if upto is None else min(upto, reader.max_position())
@@ -779,6 +994,8 @@ def _decoded(prepared: _Prepared, ctx: Context) -> list[DecodedEvent]:
     count = meta.num_rows
     payloads: list[Mapping[str, Any]] = [_EMPTY] * count
     errors: list[str | None] = [None] * count
+    for row, problem in prepared.errors.items():
+        errors[row] = problem
     stamps = _Stamps(prepared.timestamps) if prepared.timestamps is not None else None
     for topic, first, last, table, group in prepared.groups:
         event_type = short_name(topic)
@@ -787,7 +1004,7 @@ def _decoded(prepared: _Prepared, ctx: Context) -> list[DecodedEvent]:
             columns = _Columns(event_type, ctx, table, rows, stamps)
         else:
             decoded, group_errors = _python_columns(
-                [v[:-1] for v in group.to_pylist()], event_type, ctx
+                [v[:-1] for v in group.to_pylist()], event_type, ctx, mark_malformed=False
             )
             columns = _Columns(event_type, ctx, None, rows, stamps, decoded)
             for row, error in zip(rows, group_errors, strict=True):
