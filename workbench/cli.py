@@ -165,9 +165,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.run(args))
-    except (StoreError, ValueError) as e:
-        print(f"workbench {args.job}: {e}", file=sys.stderr)
+    except (StoreError, ValueError, OSError, sqlite3.Error) as e:
+        # a user's error (a store, a file, a value): one line, never a traceback
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"workbench {args.job}: {message}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"workbench {args.job}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

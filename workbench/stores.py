@@ -22,6 +22,13 @@ settings (its class-level ``env``) are kept: a ``PERSISTENCE_MODULE`` of the
 store's kind (say a subclass of eventsourcing's ``SQLiteFactory`` for an SQLite
 store) stays, and only says where; one of another kind gives way to the store.
 
+``open_app(..., readonly=True)`` is enforced by the store itself: an SQLite
+file is opened through a read-only URI (``file:...?mode=ro``; its journal
+mode is left as it is), a PostgreSQL connection starts every transaction
+read-only (``default_transaction_read_only``). A write then raises
+:class:`ReadOnlyStore`. Paths go into SQLite URIs quoted (:func:`sqlite_uri`):
+a file named ``a#b?.sqlite`` is that file.
+
 >>> from workbench.examples.ticketing import Ticketing
 >>> app = open_app(Ticketing, "memory")
 >>> describe_store("postgresql://me:secret@localhost:5432/tickets")
@@ -30,10 +37,12 @@ store) stays, and only says where; one of another kind gives way to the store.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
-from collections.abc import Mapping
-from contextlib import closing
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -46,12 +55,17 @@ from eventsourcing.utils import Environment, resolve_topic
 
 __all__ = [
     "SQLITE_SUFFIXES",
+    "ReadOnlyStore",
     "Store",
     "StoreError",
     "describe_store",
     "open_app",
+    "opened_read_only",
     "parse_store",
+    "read_sqlite",
     "sqlite_event_tables",
+    "sqlite_file_named",
+    "sqlite_uri",
 ]
 
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
@@ -81,6 +95,118 @@ _HELP = (
 
 class StoreError(Exception):
     """A store could not be opened; the message says why and what to do."""
+
+
+class ReadOnlyStore(StoreError):
+    """A write was tried on a store opened read-only (``open_app(..., readonly=True)``).
+
+    Raised by the application's recorder when the store refuses the write;
+    nothing was recorded.
+    """
+
+
+SQLITE_TIMEOUT = 5.0
+"""Seconds a reader waits for another connection's write to finish before saying so."""
+
+
+def sqlite_uri(path: str | Path, *, immutable: bool = False) -> str:
+    """A URI that opens the SQLite file ``path`` read-only, whatever characters its name has.
+
+    ``#``, ``?`` and ``%`` in a name are quoted (written into a ``file:`` URI
+    as they are, they would end the path: SQLite would open, and create,
+    another file). ``immutable`` also tells SQLite the file cannot change, so
+    it takes no locks and creates nothing beside it.
+
+    >>> sqlite_uri("/data/a#b?.sqlite")
+    'file:///data/a%23b%3F.sqlite?mode=ro'
+    """
+    uri = Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+    return uri + "&immutable=1" if immutable else uri
+
+
+def sqlite_file_named(db_name: str) -> Path:
+    """The file an eventsourcing ``SQLITE_DBNAME`` names: a path, or a ``file:`` URI.
+
+    >>> sqlite_file_named("file:///data/a%23b.sqlite?mode=ro")
+    PosixPath('/data/a#b.sqlite')
+    """
+    if not db_name.startswith("file:"):
+        return Path(db_name)
+    path = urlsplit(db_name).path
+    return Path(unquote(path))
+
+
+def _wal_without_log(path: Path) -> bool:
+    """Whether ``path`` is an SQLite file in WAL mode with no write-ahead log beside it.
+
+    Nobody has it open (the last connection to close removes the log): read
+    as immutable, it is read as it is, and no ``-wal``/``-shm`` files are
+    left beside it, as they would be by a read-only connection.
+    """
+    try:
+        with path.open("rb") as f:
+            header = f.read(20)
+        return header[18:20] == b"\x02\x02" and not Path(f"{path}-wal").exists()
+    except OSError:
+        return False
+
+
+def _writable(path: Path) -> bool:
+    """Whether ``path`` and its folder may be written (SQLite writes beside a file)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+@contextmanager
+def read_sqlite(path: str | Path, *, what: str | None = None) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the SQLite file ``path``; errors as :class:`StoreError`.
+
+    Nothing is written: not the file, not its journal mode, and no files
+    beside it (see :func:`sqlite_uri`). A reader waits up to
+    :data:`SQLITE_TIMEOUT` seconds for another connection's write, then says
+    so. Invalid UTF-8 in a text value reads with replacement characters
+    rather than failing the query. ``what`` names the file in messages.
+    """
+    path = Path(path)
+    what = what or f"the SQLite file {path}"
+    try:
+        conn = sqlite3.connect(
+            sqlite_uri(path, immutable=_wal_without_log(path)),
+            uri=True,
+            timeout=SQLITE_TIMEOUT,
+            check_same_thread=False,
+        )
+    except sqlite3.Error as e:
+        raise StoreError(sqlite_problem(e, what)) from None
+    conn.text_factory = _text
+    try:
+        yield conn
+    except sqlite3.Error as e:
+        raise StoreError(sqlite_problem(e, what)) from None
+    finally:
+        conn.close()
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+def sqlite_problem(error: sqlite3.Error, what: str) -> str:
+    """What an SQLite error reading ``what`` means, and what to do."""
+    name = getattr(error, "sqlite_errorname", "")
+    text = str(error)
+    if name.startswith("SQLITE_BUSY") or "locked" in text:
+        return (
+            f"{what} is locked by another connection that is writing to it (waited "
+            f"{SQLITE_TIMEOUT:g} s); try again when that write is done"
+        )
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        return (
+            f"cannot open {what} ({text}): check that it exists and that you may read it; "
+            "a file in WAL mode also needs its -shm file, or a folder where it can be made"
+        )
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text:
+        return f"{what} is damaged ({text}); read a copy made before the damage, or recover it"
+    return f"cannot read {what}: {text}"
 
 
 @dataclass(frozen=True)
@@ -126,7 +252,14 @@ class Store:
         if self.kind == "sqlite":
             if self.sqlite_memory:
                 return {**env, "SQLITE_DBNAME": ":memory:"}
-            env["SQLITE_DBNAME"] = str(self.sqlite_file(app_name))
+            path = self.sqlite_file(app_name)
+            if readonly:
+                # A WAL file nobody can write (nor has open) is read as it is, creating
+                # nothing (SQLite could not make its -shm file in a read-only folder).
+                fixed = _wal_without_log(path) and not _writable(path)
+                env["SQLITE_DBNAME"] = sqlite_uri(path, immutable=fixed)
+            else:
+                env["SQLITE_DBNAME"] = _plain_name(path)
         elif self.kind == "postgresql":
             env.update(self.postgres)
         if readonly and self.kind != "memory":
@@ -135,6 +268,18 @@ class Store:
 
     def __str__(self) -> str:
         return describe_store(self)
+
+
+def _plain_name(path: Path) -> str:
+    """``path`` as eventsourcing's SQLite connection takes it (it connects with ``uri=True``).
+
+    A name that starts with ``file:`` would be read as a URI: such a path goes
+    in as a quoted URI itself.
+    """
+    text = str(path)
+    if text.startswith("file:"):
+        return Path(os.path.abspath(path)).as_uri()
+    return text
 
 
 def parse_store(spec: str | Path | Store | None = "memory") -> Store:
@@ -172,9 +317,24 @@ def parse_store(spec: str | Path | Store | None = "memory") -> Store:
         scheme = text.split("://", 1)[0]
         raise StoreError(f"unknown kind of store '{scheme}://' in {text!r}; {_HELP}")
     path = Path(text).expanduser()
-    if path.suffix.lower() in SQLITE_SUFFIXES or path.exists():
+    if path.suffix.lower() in SQLITE_SUFFIXES or _exists(path):
         return Store("sqlite", path=path)
     raise StoreError(f"cannot tell what store {text!r} is; {_HELP}")
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, a path that cannot be looked at (no permission) as :class:`StoreError`."""
+    try:
+        return path.exists()
+    except OSError as e:
+        raise StoreError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _postgres_settings(url: str) -> dict[str, str]:
@@ -214,7 +374,7 @@ def describe_store(spec: str | Path | Store | None) -> str:
     if store.kind == "sqlite":
         if store.sqlite_memory:
             return "in-memory SQLite database"
-        if store.path is not None and store.path.is_dir():
+        if store.path is not None and _is_folder(store.path):
             return f"folder {store.path} (one SQLite file per application)"
         return f"SQLite file {store.path}"
     pg = store.postgres
@@ -230,23 +390,26 @@ def sqlite_event_tables(path: str | Path) -> list[str]:
     Raises :class:`StoreError` if the file is missing, is not SQLite, or cannot be read.
     """
     path = Path(path)
-    if not path.exists():
-        raise StoreError(f"there is no file {path}: check the path, or generate a history first")
-    if path.is_dir():
-        raise StoreError(f"{path} is a folder; name the .sqlite file inside it")
-    with path.open("rb") as f:
-        header = f.read(len(SQLITE_HEADER))
+    try:
+        if not path.exists():
+            raise StoreError(
+                f"there is no file {path}: check the path, or generate a history first"
+            )
+        if path.is_dir():
+            raise StoreError(f"{path} is a folder; name the .sqlite file inside it")
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as e:
+        raise StoreError(f"cannot read {path}: {e.strerror or e}") from None
     if header and header != SQLITE_HEADER:
         raise StoreError(f"{path} is not an SQLite database (its first bytes are {header[:8]!r})")
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            found = []
-            for table in _table_names(conn):
-                columns = [r[1] for r in conn.execute(f"PRAGMA table_info('{table}')")]
-                if all(c in columns for c in EVENT_COLUMNS):
-                    found.append(table)
-    except sqlite3.DatabaseError as e:
-        raise StoreError(f"{path} cannot be read as an SQLite database: {e}") from None
+    found = []
+    with read_sqlite(path, what=f"{path} (as an SQLite database)") as conn:
+        for table in _table_names(conn):
+            quoted = table.replace('"', '""')
+            columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{quoted}")')]
+            if all(c in columns for c in EVENT_COLUMNS):
+                found.append(table)
     return found
 
 
@@ -255,18 +418,22 @@ def _table_names(conn: sqlite3.Connection) -> list[str]:
 
 
 def _check_sqlite_file(path: Path, readonly: bool) -> None:
-    if not path.exists() or path.stat().st_size == 0:
+    try:
+        missing = not path.exists() or path.stat().st_size == 0
+    except OSError as e:
+        raise StoreError(f"cannot read {path}: {e.strerror or e}") from None
+    if missing:
         if readonly:
             raise StoreError(
                 f"there is no event store at {path}: check the path, or create one "
                 "(e.g. 'workbench generate --store " + str(path) + "')"
             )
-        if not path.parent.exists():
+        if not _exists(path.parent):
             raise StoreError(f"cannot create {path}: the folder {path.parent} does not exist")
         return
     found = sqlite_event_tables(path)
     if "stored_events" not in found:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        with read_sqlite(path) as conn:
             names = _table_names(conn)
         if names:
             raise StoreError(
@@ -288,26 +455,170 @@ def open_app(
     """Construct ``app_class`` on the named store.
 
     ``readonly=True`` refuses to create anything: the store must already exist
-    and hold events. The application's own settings (its class-level ``env``,
-    then ``os.environ``, as eventsourcing reads them) are kept, except where the
-    store says otherwise: its ``PERSISTENCE_MODULE`` stays if it is of the
-    store's kind. ``env`` adds further eventsourcing settings (for example
-    ``COMPRESSOR_TOPIC`` or ``CIPHER_KEY``) and has the last word.
+    and hold events, and the store itself refuses writes (a command then
+    raises :class:`ReadOnlyStore`). The application's own settings (its
+    class-level ``env``, then ``os.environ``, as eventsourcing reads them) are
+    kept, except where the store says otherwise: its ``PERSISTENCE_MODULE``
+    stays if it is of the store's kind. ``env`` adds further eventsourcing
+    settings (for example ``COMPRESSOR_TOPIC`` or ``CIPHER_KEY``) and has the
+    last word.
 
     >>> from workbench.examples.ticketing import Ticketing
     >>> type(open_app(Ticketing).recorder).__name__
     'POPOApplicationRecorder'
     """
+    if not isinstance(app_class, type) or not issubclass(app_class, Application):
+        raise StoreError(f"open_app needs an eventsourcing Application class, got {app_class!r}")
     parsed = parse_store(store)
     if parsed.kind == "sqlite" and not parsed.sqlite_memory:
-        _check_sqlite_file(parsed.sqlite_file(app_class.name), readonly)
+        try:
+            _check_sqlite_file(parsed.sqlite_file(app_class.name), readonly)
+        except OSError as e:  # a folder that cannot be listed
+            raise StoreError(f"cannot read {parsed.path}: {e.strerror or e}") from None
     settings = _store_settings(app_class, parsed, readonly, env or {})
     try:
-        return app_class(env=settings)
+        app = app_class(env=settings)
+        if readonly:
+            _read_only(app, parsed)
     except StoreError:
         raise
     except Exception as e:
-        raise StoreError(f"cannot open {app_class.__name__} on the {parsed}: {e}") from e
+        raise StoreError(
+            f"cannot open {app_class.__name__} on the {parsed}: {_reason(e, parsed)}"
+        ) from e
+    return app
+
+
+def _reason(error: Exception, store: Store) -> str:
+    """What went wrong opening ``store``: for PostgreSQL, the driver's own words.
+
+    eventsourcing's connection pool only says it "couldn't get a connection";
+    one direct connection tells why (a wrong password, port or database name).
+    """
+    if store.kind != "postgresql":
+        return str(error)
+    try:
+        import psycopg
+    except ImportError:
+        return str(error)
+    pg = store.postgres
+    try:
+        with psycopg.connect(
+            dbname=pg["POSTGRES_DBNAME"],
+            host=pg["POSTGRES_HOST"],
+            port=pg["POSTGRES_PORT"],
+            user=pg["POSTGRES_USER"],
+            password=pg["POSTGRES_PASSWORD"],
+            connect_timeout=max(1, int(float(pg.get("POSTGRES_CONNECT_TIMEOUT") or 5))),
+        ):
+            pass
+    except Exception as e:  # psycopg.Error and friends, with the server's message
+        return " ".join(str(e).split())
+    return str(error)
+
+
+def _read_only(app: Application[Any], store: Store) -> None:
+    """Make the store refuse writes through ``app``, and its refusal say so.
+
+    SQLite: every connection opens through a read-only URI (``Store.env``);
+    eventsourcing would also switch the file to WAL on its first connection,
+    which a read-only one cannot do, so its pool is told the mode is settled.
+    PostgreSQL: every transaction on the app's connections is read-only. The
+    recorders' writes then raise :class:`ReadOnlyStore` when the store refuses.
+    """
+    datastore = getattr(app.factory, "datastore", None)
+    pool = getattr(datastore, "pool", None)
+    if store.kind == "sqlite" and not store.sqlite_memory:
+        if pool is None or not hasattr(pool, "is_journal_mode_wal"):
+            raise StoreError(
+                f"cannot open {type(app).__name__} read-only: its persistence module "
+                f"({type(app.factory).__name__}) has no SQLite connection pool to configure"
+            )
+        pool.is_journal_mode_wal = True  # leave the journal mode as it is
+    elif store.kind == "postgresql":
+        kwargs = getattr(pool, "kwargs", None)
+        if not isinstance(kwargs, dict):
+            raise StoreError(
+                f"cannot open {type(app).__name__} read-only: its persistence module "
+                f"({type(app.factory).__name__}) has no PostgreSQL connection pool to configure"
+            )
+        options = str(kwargs.get("options") or "")
+        kwargs["options"] = f"{options} -c default_transaction_read_only=on".strip()
+        # The recorder has connected already (to register its types): those
+        # connections are made read-only when they are first handed out.
+        datastore.get_connection = _read_only_connections(datastore.get_connection)  # type: ignore[union-attr]
+        try:
+            app.recorder.max_notification_id()  # the server answers, and the table is there
+        except Exception as e:
+            raise StoreError(
+                f"cannot open {type(app).__name__} read-only on the {store}: {_reason(e, store)}"
+            ) from e
+    where = describe_store(store)
+    recorders = [app.recorder]
+    snapshots = getattr(app, "snapshots", None)
+    if snapshots is not None:
+        recorders.append(snapshots.recorder)
+    for recorder in recorders:
+        for name in ("insert_events", "insert_tracking"):
+            method = getattr(recorder, name, None)
+            if method is not None:
+                setattr(recorder, name, _refusal_said(method, where))
+
+
+def _read_only_connections(get_connection: Callable[[], Any]) -> Callable[[], Any]:
+    """eventsourcing's ``PostgresDatastore.get_connection``, each connection made read-only."""
+    done: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    @contextmanager
+    def read_only() -> Iterator[Any]:
+        with get_connection() as conn:
+            if conn not in done:
+                conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                done.add(conn)
+            yield conn
+
+    return read_only
+
+
+def opened_read_only(app: Application[Any]) -> bool:
+    """Whether ``app`` was opened with ``open_app(..., readonly=True)``."""
+    return bool(getattr(app.recorder.insert_events, _READ_ONLY, False))
+
+
+_READ_ONLY = "_workbench_read_only"
+
+
+def _refusal_said(method: Callable[..., Any], where: str) -> Callable[..., Any]:
+    """``method``, raising :class:`ReadOnlyStore` when the store refuses it as read-only."""
+
+    @functools.wraps(method)
+    def write(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as e:
+            if _refused_as_read_only(e):
+                raise ReadOnlyStore(
+                    f"the {where} was opened read-only (readonly=True): nothing was "
+                    "recorded. To record events, open it without readonly=True"
+                ) from e
+            raise
+
+    setattr(write, _READ_ONLY, True)
+    return write
+
+
+def _refused_as_read_only(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what caused it) is a store refusing a write as read-only."""
+    seen = 0
+    while error is not None and seen < 10:
+        name = str(getattr(error, "sqlite_errorname", ""))
+        if name.startswith("SQLITE_READONLY") or "readonly database" in str(error):
+            return True
+        if getattr(error, "sqlstate", None) == "25006":  # PostgreSQL: read_only_sql_transaction
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
 
 
 def _store_settings(

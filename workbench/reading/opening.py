@@ -31,6 +31,7 @@ True
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,7 +41,7 @@ from eventsourcing.application import Application
 
 from workbench.reading.decoding import Codec, DecodeError, LoadError, diagnose, short_name
 from workbench.reading.records import Record, RecordReader, open_records
-from workbench.stores import Store, StoreError
+from workbench.stores import Store, StoreError, opened_read_only
 
 __all__ = ["History", "HistorySource", "open_history"]
 
@@ -76,6 +77,23 @@ class History:
     def sqlite_path(self) -> Path | None:
         """The SQLite file that holds the events, or ``None``."""
         return self.reader.sqlite_path
+
+    @property
+    def readonly(self) -> bool:
+        """Whether nothing may be written into the history's store.
+
+        ``True`` when its application was opened read-only
+        (``open_app(..., readonly=True)``) or its SQLite file, or the folder it
+        is in, cannot be written (SQLite writes a journal beside the file).
+        A reader that would keep something in the store itself (a read model
+        "beside" the events) refuses then.
+        """
+        if self.app is not None and opened_read_only(self.app):
+            return True
+        path = self.sqlite_path
+        return path is not None and not (
+            os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+        )
 
     def max_position(self) -> int:
         """The position of the newest event (0 when there is none)."""
@@ -131,9 +149,12 @@ def open_history(
     saying what is wrong and what to do.
 
     >>> from workbench.samples import SAMPLE_TICKETING
-    >>> open_history(SAMPLE_TICKETING, compressor="zlib").description
-    'SQLite file ...ticketing.sqlite (zlib-compressed)'
+    >>> open_history(SAMPLE_TICKETING, compressor="zlib")
+    Traceback (most recent call last):
+    ...
+    workbench.reading.decoding.LoadError: cannot read the events in ... look like plain JSON
     """
+    _check_settings(cipher_key, compressor, env, table)
     given = cipher_key is not None or compressor is not None or bool(env)
     settings = Codec.from_settings(cipher_key=cipher_key, compressor=compressor, env=env)
     if isinstance(source, History):
@@ -158,6 +179,27 @@ def open_history(
     return _detected(History(reader, settings))
 
 
+def _check_settings(cipher_key: Any, compressor: Any, env: Any, table: Any) -> None:
+    """Refuse settings of the wrong kind, saying which (rather than a TypeError deep inside)."""
+    if cipher_key is not None and not isinstance(cipher_key, str):
+        raise LoadError(f"cipher_key must be text (the CIPHER_KEY setting), got {cipher_key!r}")
+    if (
+        compressor is not None
+        and not isinstance(compressor, str)
+        and not callable(getattr(compressor, "decompress", None))
+    ):
+        raise LoadError(
+            f"compressor must be 'zlib', 'gzip', a topic or a compressor object "
+            f"(with decompress()), got {compressor!r}"
+        )
+    if env is not None and not isinstance(env, Mapping):
+        raise LoadError(
+            f"env must be a mapping of settings, e.g. {{'CIPHER_KEY': '...'}}, got {env!r}"
+        )
+    if table is not None and not isinstance(table, str):
+        raise LoadError(f"table must be the name of a table, got {table!r}")
+
+
 def _is_reader(source: Any) -> bool:
     return hasattr(source, "batches") and hasattr(source, "max_position")
 
@@ -175,8 +217,10 @@ def _detected(history: History) -> History:
     if not states:
         return history
     codec = history.codec
-    if codec.plain:
-        codec = codec.detected(states[-1])
+    for state in reversed(states) if codec.plain else ():
+        codec = codec.detected(state)  # the newest state that shows a compressor
+        if not codec.plain:
+            break
     failures = []
     for state in states:
         try:

@@ -22,7 +22,6 @@ never runs the code that wrote the history.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from eventsourcing.application import Application
 
-from workbench.stores import Store, StoreError, parse_store, sqlite_event_tables
+from workbench.reading.decoding import LoadError
+from workbench.stores import (
+    Store,
+    StoreError,
+    parse_store,
+    read_sqlite,
+    sqlite_event_tables,
+    sqlite_file_named,
+)
 
 __all__ = ["ArrowBatch", "Record", "RecordReader", "arrow_batches", "open_records"]
 
@@ -135,6 +142,9 @@ class SQLiteRecords:
     table: str = "stored_events"
     app: Application[Any] | None = None
 
+    def __post_init__(self) -> None:
+        self._table = '"' + self.table.replace('"', '""') + '"'  # the name, quoted for SQL
+
     @property
     def sqlite_path(self) -> Path | None:
         return self.path
@@ -144,7 +154,7 @@ class SQLiteRecords:
         return self.path is not None
 
     def topics(self, after: int = 0) -> list[str]:
-        sql = f"SELECT DISTINCT topic FROM {self.table}"
+        sql = f"SELECT DISTINCT topic FROM {self._table}"
         params: tuple[int, ...] = ()
         if after > 0:
             sql += " WHERE rowid > ?"
@@ -153,13 +163,14 @@ class SQLiteRecords:
 
     def _query(self, sql: str, params: Sequence[Any]) -> Iterator[list[tuple[Any, ...]]]:
         if self.path is not None:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            # Read-only, never writing beside the file; errors say what happened.
             try:
-                cursor = conn.execute(sql, params)
-                while rows := cursor.fetchmany(DEFAULT_BATCH):
-                    yield rows
-            finally:
-                conn.close()
+                with read_sqlite(self.path, what=self.description) as conn:
+                    cursor = conn.execute(sql, params)
+                    while rows := cursor.fetchmany(DEFAULT_BATCH):
+                        yield rows
+            except StoreError as e:
+                raise LoadError(str(e)) from None
         else:
             assert self.app is not None
             datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
@@ -197,7 +208,7 @@ class SQLiteRecords:
         for sql, param in where:
             conditions.append(sql)
             params.append(param)
-        inner = f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.table}"
+        inner = f"SELECT rowid, originator_id, originator_version, topic, state FROM {self._table}"
         inner += " WHERE " + " AND ".join(conditions)
         if newest is not None or streams:
             # Few rows: one query (newest first when only the newest are wanted).
@@ -264,12 +275,15 @@ class SQLiteRecords:
         if (
             stream_ids is None
             or topic_array is None
+            or not _is_text(stream_ids)
+            or not _is_text(topic_array)
             or joined is None  # every state NULL
             or joined[:1] != b"{"
             or joined[-1:] != b"\n"
         ):
-            # An id or topic held a newline, or the states are not JSON lines (compressed
-            # or encrypted bytes may hold newlines): fetch row by row.
+            # An id or topic held a newline or bytes that are not UTF-8, or the states
+            # are not JSON lines (compressed or encrypted bytes may hold newlines):
+            # fetch row by row.
             yield self._arrow_rows(inner, params)
             return
         columns = pa.table(
@@ -301,7 +315,7 @@ class SQLiteRecords:
         )
 
     def max_position(self) -> int:
-        for rows in self._query(f"SELECT MAX(rowid) FROM {self.table}", ()):
+        for rows in self._query(f"SELECT MAX(rowid) FROM {self._table}", ()):
             return int(rows[0][0] or 0)
         return 0
 
@@ -309,9 +323,9 @@ class SQLiteRecords:
         """How many records have ``after < position <= upto`` (gaps are not counted)."""
         params: tuple[int, ...] = ()
         if after <= 0 and (upto is None or upto >= self.max_position()):
-            sql = f"SELECT count(*) FROM {self.table}"  # SQLite counts it from an index
+            sql = f"SELECT count(*) FROM {self._table}"  # SQLite counts it from an index
         else:
-            sql = f"SELECT count(*) FROM {self.table} WHERE rowid > ? AND rowid <= ?"
+            sql = f"SELECT count(*) FROM {self._table} WHERE rowid > ? AND rowid <= ?"
             params = (after, self.max_position() if upto is None else upto)
         for rows in self._query(sql, params):
             return int(rows[0][0] or 0)
@@ -327,7 +341,7 @@ class SQLiteRecords:
     ) -> Iterator[list[Record]]:
         sql = (
             "SELECT rowid, originator_id, originator_version, topic, state "
-            f"FROM {self.table} WHERE rowid > ?"
+            f"FROM {self._table} WHERE rowid > ?"
         )
         params: list[Any] = [after]
         if upto is not None:
@@ -348,7 +362,7 @@ class SQLiteRecords:
     def tail(self, count: int) -> list[Record]:
         sql = (
             "SELECT rowid, originator_id, originator_version, topic, state "
-            f"FROM {self.table} ORDER BY rowid DESC LIMIT ?"
+            f"FROM {self._table} ORDER BY rowid DESC LIMIT ?"
         )
         rows = [r for chunk in self._query(sql, (count,)) for r in chunk]
         return [Record(p, _stream_id(o), v, t, _state_bytes(s)) for p, o, v, t, s in reversed(rows)]
@@ -502,6 +516,15 @@ class ArrowBatch:
             )
             for i in range(self.num_rows)
         ]
+
+
+def _is_text(array: pa.Array) -> bool:
+    """Whether a string array built from raw bytes holds valid UTF-8 (a hostile file may not)."""
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _canonical_ids(raw: pa.Array) -> pa.Array:
@@ -704,13 +727,18 @@ def open_records(
             table_name = recorder.events_table_name  # type: ignore[attr-defined]
             if pool.is_sqlite_memory_mode:
                 return SQLiteRecords(f"{source.name} (in-memory SQLite)", None, table_name, source)
-            return SQLiteRecords(f"{source.name} in {db_name}", Path(db_name), table_name)
+            path = sqlite_file_named(db_name)
+            return SQLiteRecords(f"{source.name} in {path}", path, table_name)
         return RecorderRecords(f"{source.name} ({name})", source)
     store = parse_store(source)
     if store.kind == "sqlite" and store.path is not None:
         path = store.path
-        if path.is_dir():
-            files = sorted(path.glob("*.sqlite"))
+        try:
+            folder = path.is_dir()
+            files = sorted(path.glob("*.sqlite")) if folder else []
+        except OSError as e:
+            raise StoreError(f"cannot read {path}: {e.strerror or e}") from None
+        if folder:
             names = ", ".join(f.name for f in files) or "none"
             raise StoreError(f"{path} is a folder; name one of its event stores ({names})")
         found = sqlite_event_tables(path)
