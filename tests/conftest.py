@@ -80,3 +80,22 @@ def make_sales() -> Callable[[int], Any]:
         return app
 
     return make
+
+
+@pytest.fixture(scope="module")
+def postgres_module_url() -> Iterator[str]:
+    """Like ``postgres_url``, but one fresh schema shared by all the tests of a module.
+
+    For histories recorded once and then only read by many tests.
+    """
+    import psycopg
+
+    base = _postgres_url_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{base}?schema={schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
