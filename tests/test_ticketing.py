@@ -231,3 +231,67 @@ def test_complimentary_tickets_are_free_and_paid(app: Ticketing, conference: UUI
 def test_unknown_ids_are_clear(app: Ticketing, conference: UUID) -> None:
     refused(app, lambda: app.pay(uuid4(), "PAY", ["A"]), "there is no purchase with id")
     refused(app, lambda: app.get_purchase(conference), "is a Conference, not a purchase")
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (lambda app, c: app.add_ticket_type(c, "Huge", Decimal("1.00"), 10**30), "at most"),
+        (lambda app, c: app.add_ticket_type(c, "Zero", Decimal("1.00"), 0), "at least 1"),
+        (lambda app, c: app.add_ticket_type(c, "Half", Decimal("1.00"), 2.5), "whole number"),
+        (lambda app, c: app.add_ticket_type(c, "Yes", Decimal("1.00"), True), "whole number"),
+        (lambda app, c: app.add_ticket_type(c, "Dear", Decimal("1E+30"), 10), "at most"),
+        (lambda app, c: app.add_ticket_type(c, "Minus", Decimal("-1.00"), 10), "negative"),
+        (lambda app, c: app.add_ticket_type(c, "NaN", Decimal("NaN"), 10), "an amount"),
+        (lambda app, c: app.add_ticket_type(c, "Inf", Decimal("Infinity"), 10), "an amount"),
+        (lambda app, c: app.add_ticket_type(c, "Cents", Decimal("9.999"), 10), "in cents"),
+        (lambda app, c: app.add_ticket_type(c, "Float", 9.99, 10), "a Decimal"),
+        (lambda app, c: app.create_discount_code(c, "NONE", 0), "from 1 to 100"),
+        (lambda app, c: app.create_discount_code(c, "HALF", 0.5), "from 1 to 100"),
+        (lambda app, c: app.create_discount_code(c, "YES", True), "from 1 to 100"),
+        (lambda app, c: app.create_discount_code(c, "BIG", 101), "from 1 to 100"),
+        (lambda app, c: app.reserve_tickets(c, "Ada", {"Standard": 10**20}), "at most 100"),
+        (lambda app, c: app.reserve_tickets(c, "Ada", {"Standard": 1.0}), "whole number"),
+        (lambda app, c: app.reserve_tickets(c, "Ada", {"Standard": "2"}), "whole number"),
+    ],
+    ids=lambda value: "" if callable(value) else value,
+)
+def test_absurd_values_are_refused(
+    app: Ticketing, conference: UUID, command: Callable[[Ticketing, UUID], Any], message: str
+) -> None:
+    refused(app, lambda: command(app, conference), message)
+
+
+def test_a_purchase_holds_no_more_for_more_tickets(clock: ManualClock) -> None:
+    import pickle
+
+    from workbench.examples.ticketing.domainmodel import MAX_TICKETS_PER_PURCHASE
+
+    app = Ticketing()
+    conference = app.schedule_conference("BIG", "A big one", date(2018, 3, 7))
+    app.add_ticket_type(conference, "Standard", Decimal("450.00"), 10**9)
+    app.add_ticket_type(conference, "Workshop", Decimal("200.00"), 10**9)
+    sizes = []
+    for quantity in (1, MAX_TICKETS_PER_PURCHASE - 1):
+        purchase = app.get_purchase(
+            app.reserve_tickets(conference, "Ada", {"Standard": quantity, "Workshop": 1})
+        )
+        sizes.append(len(pickle.dumps(vars(purchase))))
+        assert purchase.ticket_type_of(quantity) == "Standard"
+        assert purchase.ticket_type_of(quantity + 1) == "Workshop"
+    assert abs(sizes[1] - sizes[0]) < 20  # nothing kept per ticket (only a number changes)
+    refused(
+        app,
+        lambda: app.reserve_tickets(conference, "Ada", {"Standard": 60, "Workshop": 60}),
+        f"at most {MAX_TICKETS_PER_PURCHASE} tickets",
+    )
+
+
+def test_a_cancelled_ticket_goes_back_as_its_own_type(app: Ticketing, conference: UUID) -> None:
+    purchase = app.reserve_tickets(conference, "Ada", {"Standard": 2, "Workshop": 1})
+    app.pay(purchase, "PAY-1", ["Ada", "Alan", "Grace"])
+    app.cancel_ticket(purchase, 3, "ill")
+    assert app.get_tickets_remaining(conference) == {"Standard": 3, "Workshop": 2}
+    refused(app, lambda: app.cancel_ticket(purchase, 10**20, "absurd"), "at most")
+    names: Any = "Ada"  # a text, not a list of names
+    refused(app, lambda: app.pay(purchase, "PAY-2", names), "already paid")

@@ -3,6 +3,12 @@
 Written as an ordinary eventsourcing domain model. Event names are what a
 conference organiser would say: tickets are *reserved*, a purchase is *paid*,
 an unpaid purchase *times out*, a ticket is *cancelled*.
+
+Every value a command takes has bounds a box office would recognise (a
+capacity, a purchase's number of tickets, a price, a discount), so no
+command can ask the model for something absurd; and nothing the model keeps
+grows with a number of tickets (a purchase of five tickets and one of fifty
+hold the same few values, until delegates are named).
 """
 
 from __future__ import annotations
@@ -17,12 +23,44 @@ from workbench import clock
 
 RESERVATION_MINUTES = 30
 """How long reserved tickets are held for an unpaid purchase."""
+MAX_CAPACITY = 1_000_000_000
+"""The most tickets of one type a conference can sell."""
+MAX_TICKETS_PER_PURCHASE = 100
+"""The most tickets one purchase can reserve (each needs a delegate's name)."""
+MAX_PRICE = Decimal("100000.00")
+"""The highest price of a ticket."""
 
 ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://example.org/workbench/ticketing")
 
 
 class TicketingError(Exception):
     """A command broke a ticketing rule. The message says which, in plain words."""
+
+
+def _whole_number(value: object, what: str, low: int, high: int) -> int:
+    """``value`` if it is a whole number from ``low`` to ``high``, else a clear refusal."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TicketingError(f"{what} is a whole number, got {value!r}")
+    if value < low:
+        raise TicketingError(f"{what} must be at least {low:,} (got {value:,})")
+    if value > high:
+        raise TicketingError(f"{what} can be at most {high:,} (got {value:,})")
+    return value
+
+
+def _price(value: object) -> Decimal:
+    """``value`` if it is a price: a Decimal from 0 to :data:`MAX_PRICE`, in cents."""
+    if not isinstance(value, Decimal):
+        raise TicketingError(f"a ticket price is a Decimal, e.g. Decimal('450.00'); got {value!r}")
+    if not value.is_finite():
+        raise TicketingError(f"a ticket price is an amount, not {value}")
+    if value < 0:
+        raise TicketingError(f"a ticket price cannot be negative (got {value})")
+    if value > MAX_PRICE:
+        raise TicketingError(f"a ticket price can be at most {MAX_PRICE:,} (got {value:,})")
+    if value != value.quantize(Decimal("0.01")):
+        raise TicketingError(f"a ticket price is in cents, at most two decimals (got {value})")
+    return value
 
 
 class ClockedAggregate(Aggregate):
@@ -64,10 +102,8 @@ class Conference(ClockedAggregate):
     def add_ticket_type(self, ticket_type: str, price: Decimal, capacity: int) -> None:
         if ticket_type in self.capacity:
             raise TicketingError(f"{self.name} already sells '{ticket_type}' tickets")
-        if price < 0:
-            raise TicketingError(f"a ticket price cannot be negative (got {price})")
-        if capacity <= 0:
-            raise TicketingError(f"a ticket type needs a capacity of at least 1 (got {capacity})")
+        price = _price(price)
+        _whole_number(capacity, "a ticket type's capacity", 1, MAX_CAPACITY)
         self._ticket_type_added(ticket_type, price, capacity)
 
     @event("TicketTypeAdded")
@@ -88,8 +124,8 @@ class Conference(ClockedAggregate):
         self.on_sale[ticket_type] = False
 
     def create_discount_code(self, code: str, percent: int) -> None:
-        if not 0 < percent <= 100:
-            raise TicketingError(f"a discount is a percentage from 1 to 100 (got {percent})")
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 0 < percent <= 100:
+            raise TicketingError(f"a discount is a percentage from 1 to 100 (got {percent!r})")
         if code in self.discounts:
             raise TicketingError(f"discount code '{code}' already exists")
         self._discount_code_created(code, percent)
@@ -107,14 +143,20 @@ class Conference(ClockedAggregate):
 
     def reserve(self, purchase_id: UUID, quantities: dict[str, int]) -> None:
         """Take tickets out of stock for a purchase, or refuse with the reason."""
-        if not quantities:
+        if not isinstance(quantities, dict) or not quantities:
             raise TicketingError("a reservation needs at least one ticket")
         for ticket_type, quantity in quantities.items():
             self.check_ticket_type(ticket_type)
-            if quantity <= 0:
-                raise TicketingError(
-                    f"the quantity of '{ticket_type}' tickets must be at least 1 (got {quantity})"
-                )
+            _whole_number(
+                quantity, f"the quantity of '{ticket_type}' tickets", 1, MAX_TICKETS_PER_PURCHASE
+            )
+        total = sum(quantities.values())
+        if total > MAX_TICKETS_PER_PURCHASE:
+            raise TicketingError(
+                f"one purchase reserves at most {MAX_TICKETS_PER_PURCHASE} tickets "
+                f"({total:,} were asked for); split it into several purchases"
+            )
+        for ticket_type, quantity in quantities.items():
             if not self.on_sale[ticket_type]:
                 raise TicketingError(f"'{ticket_type}' tickets are no longer on sale")
             if quantity > self.remaining(ticket_type):
@@ -182,16 +224,21 @@ class TicketPurchase(ClockedAggregate):
         self.status = "awaiting payment"
         self.tickets: dict[int, str] = {}
         self.cancelled: set[int] = set()
-        self.ticket_types: dict[int, str] = {}
-        number = 1
-        for ticket_type, quantity in quantities.items():
-            for _ in range(quantity):
-                self.ticket_types[number] = ticket_type
-                number += 1
 
     @property
     def ticket_count(self) -> int:
         return sum(self.quantities.values())
+
+    def ticket_type_of(self, ticket_number: int) -> str:
+        """The type of ticket ``ticket_number`` (numbered from 1, in the order reserved)."""
+        last = 0
+        for ticket_type, quantity in self.quantities.items():
+            last += quantity
+            if ticket_number <= last:
+                return ticket_type
+        raise TicketingError(
+            f"purchase {self.reference} has tickets 1 to {self.ticket_count}, not {ticket_number}"
+        )
 
     def pay(self, payment_reference: str, delegates: list[str]) -> None:
         """Pay for the tickets and name a delegate for each one."""
@@ -202,7 +249,13 @@ class TicketPurchase(ClockedAggregate):
                 f"purchase {self.reference} timed out and its tickets were released; "
                 "start a new purchase"
             )
-        names = [d.strip() for d in delegates if d.strip()]
+        if isinstance(delegates, str) or len(delegates) > self.ticket_count:
+            raise TicketingError(
+                f"completing purchase {self.reference} needs one delegate per ticket: "
+                f"{self.ticket_count} tickets, a list of names"
+                + ("" if isinstance(delegates, str) else f" (got {len(delegates):,})")
+            )
+        names = [str(d).strip() for d in delegates if str(d).strip()]
         if len(names) != self.ticket_count:
             raise TicketingError(
                 f"completing purchase {self.reference} needs one delegate per ticket: "
@@ -234,6 +287,7 @@ class TicketPurchase(ClockedAggregate):
             raise TicketingError(
                 f"only a paid ticket can be cancelled; purchase {self.reference} is {self.status}"
             )
+        _whole_number(ticket_number, "a ticket number", 1, MAX_TICKETS_PER_PURCHASE)
         if ticket_number not in self.tickets:
             raise TicketingError(
                 f"purchase {self.reference} has tickets 1 to {self.ticket_count}, "
@@ -241,7 +295,7 @@ class TicketPurchase(ClockedAggregate):
             )
         if ticket_number in self.cancelled:
             raise TicketingError(f"ticket {ticket_number} of {self.reference} is already cancelled")
-        ticket_type = self.ticket_types[ticket_number]
+        ticket_type = self.ticket_type_of(ticket_number)
         self._ticket_cancelled(ticket_number, ticket_type, reason)
         return ticket_type
 
@@ -304,6 +358,8 @@ def start_complimentary_purchase(
     conference: Conference, reference: str, sponsor: str, ticket_type: str, delegates: list[str]
 ) -> TicketPurchase:
     """Free tickets for a sponsor: reserved and paid at once, total zero."""
+    if isinstance(delegates, str):
+        raise TicketingError(f"free tickets need a list of delegates' names, got {delegates!r}")
     quantities = {ticket_type: len(delegates)}
     conference.check_ticket_type(ticket_type)
     purchase_id = TicketPurchase.create_id(reference)
