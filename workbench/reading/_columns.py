@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise, repeat
 from typing import Any
 from uuid import UUID, SafeUUID
@@ -51,11 +51,17 @@ def _is_encoding(t: pa.DataType) -> bool:
 
 
 def _clean(value: Any, unknown: set[str]) -> Any:
-    """A nested value from pyarrow: decode encodings, drop keys that were absent (null)."""
+    """A nested value from pyarrow: decode encodings, drop keys that were absent (null).
+
+    pyarrow gives every object at one place the keys of all of them, the
+    absent ones null: ``{}`` beside an encoding comes as ``{"_type_": None,
+    "_data_": None}``, and an encoding beside ``{"x": 1}`` with ``"x": None``.
+    """
     if isinstance(value, dict):
-        if len(value) == 2 and "_type_" in value and "_data_" in value:
-            return decode_value(value, unknown)
-        return {k: _clean(v, unknown) for k, v in value.items() if v is not None}
+        present = {k: v for k, v in value.items() if v is not None}
+        if "_type_" in present and present.keys() <= {"_type_", "_data_"} and "_data_" in value:
+            return decode_value({"_type_": present["_type_"], "_data_": value["_data_"]}, unknown)
+        return {k: _clean(v, unknown) for k, v in present.items()}
     if isinstance(value, list):
         return [_clean(v, unknown) for v in value]
     return value
@@ -147,14 +153,23 @@ def _python_values(array: pa.Array, label: str, ctx: Context) -> list[Any]:
         names = [t.field(i).name for i in range(t.num_fields)]
         children = [_python_values(_struct_field(array, i), label, ctx) for i in range(len(names))]
         valid = pc.is_valid(array).to_numpy(zero_copy_only=False)
+        encodings = "_type_" in names and "_data_" in names  # some rows may be encodings
+        unknown: set[str] = set()
         rows: list[Any] = []
         for ok, values in zip(
             valid, zip(*children, strict=True) if children else ([()] * len(array)), strict=True
         ):
             if ok:
-                rows.append({k: v for k, v in zip(names, values, strict=True) if v is not None})
+                row = {k: v for k, v in zip(names, values, strict=True) if v is not None}
+                if encodings and "_type_" in row and row.keys() <= {"_type_", "_data_"}:
+                    row = decode_value(
+                        {"_type_": row["_type_"], "_data_": row.get("_data_")}, unknown
+                    )
+                rows.append(row)
             else:
                 rows.append(None)
+        for name in unknown:
+            ctx.notes.add(f"{label}: values encoded as '{name}' are kept as their raw data")
         return rows
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         offsets = np.asarray(array.offsets).tolist()
@@ -303,12 +318,23 @@ def _all_hex32(strings: pa.Array) -> bool:
     return bool(np.count_nonzero(_HEX.take(digits)) == len(digits))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIRST = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_LAST = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - _EPOCH) // timedelta(
+    microseconds=1
+)
+
+
 def _datetimes(data: pa.Array, label: str, ctx: Context) -> Any:
     strings = data.cast(pa.string())
     try:
         # ISO strings with a UTC offset; a naive one makes the cast fail (decoded below).
         cast = pc.cast(strings, pa.timestamp("us", "UTC"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _by_unique(strings, datetime.fromisoformat)
+    bounds = pc.min_max(cast.cast(pa.int64())).as_py()
+    if bounds["min"] is not None and not (bounds["min"] >= _FIRST and bounds["max"] <= _LAST):
+        # beyond Python's years in UTC (year 1 at +00:01 is year 0): keep each offset
         return _by_unique(strings, datetime.fromisoformat)
     return pd.Series(cast.to_pandas()).array
 
@@ -327,9 +353,12 @@ def _decode_encoding(
     data = array.field("_data_")
     # rows where the whole value is null keep null data
     data = pc.if_else(pc.is_valid(array), data, pa.scalar(None, data.type))
-    if not names:
+    # an empty object at the same place as encodings: a valid row without a type
+    empty = pc.and_(pc.is_valid(array), pc.is_null(array.field("_type_")))
+    mixed = bool(pc.any(empty).as_py())
+    if not names and not mixed:
         return object_array([None] * len(array))
-    if len(names) == 1 and pa.types.is_string(data.type):
+    if len(names) == 1 and not mixed and pa.types.is_string(data.type):
         name = names[0]
         try:
             if name == "datetime_iso":

@@ -229,6 +229,12 @@ def _parse_json_lines(
             continue
         if _has(table.schema, pa.types.is_floating) and _BIG_INT.search(memoryview(buffer)):
             return _Parse.INEXACT  # an integer too big for int64 would have become a float
+        try:
+            # pyarrow's reader can build a list column that is not valid (a list that
+            # starts with nulls): the exact route reads such a group instead.
+            table.validate()
+        except pa.ArrowInvalid:
+            return _Parse.INEXACT
         ctx.schemas[topic] = _strip_schema(table.schema)
         return table
     return _Parse.INEXACT
