@@ -533,3 +533,77 @@ def test_advance_fires_each_wakeup_at_its_due_time(s: Scenario) -> None:
     assert s.clock.now() == START + timedelta(minutes=10)
     with pytest.raises(ProcessError, match="time only moves forward"):
         s.run.advance(minutes=-1)
+
+
+# All or nothing per step ----------------------------------------------------------------
+
+
+def recorded(run: ProcessRun, store: Any) -> tuple[dict[str, str], dict[str, str], int]:
+    """What a new run reading the same store finds."""
+    again = ProcessRun(ORDER, run.upstream.history, store=store)
+    return again.states(), again.ledger, again.cursor
+
+
+def test_an_interrupted_step_is_undone_and_taken_again(s: Scenario, tmp_path: Any) -> None:
+    store = tmp_path / "order-process.sqlite"
+    order = s.do("place", "soup", 1)
+    s.do("cook", order)
+    run = ProcessRun(ORDER, s.kitchen, handlers=s.handlers, clock=s.clock, store=store)
+    run.step()
+    waiter = s.handlers["call waiter"]
+
+    def interrupted(ctx: ActionContext) -> str:
+        waiter(ctx)  # the waiter is called...
+        raise KeyboardInterrupt  # ...and "interrupt kernel" lands before the step is recorded
+
+    run.handlers = {**s.handlers, "call waiter": interrupted}
+    with pytest.raises(KeyboardInterrupt):
+        run.step()
+    assert run.states() == {str(order): "waiting"} and len(run.steps) == 1
+    assert recorded(run, store) == (run.states(), run.ledger, run.cursor)
+    run.handlers = s.handlers
+    assert run.step() is not None and run.states() == {str(order): "ready"}
+    # at least once: the same idempotency key both times
+    assert s.waiter.calls == [f"{order}/@2/call waiter"] * 2
+    assert recorded(run, store) == (run.states(), run.ledger, run.cursor)
+
+
+@pytest.mark.parametrize("lost", ["before", "after"])
+def test_a_step_the_store_fails_to_record_is_undone(s: Scenario, tmp_path: Any, lost: str) -> None:
+    store = tmp_path / "order-process.sqlite"
+    order = s.do("place", "soup", 1)
+    s.do("cook", order)
+    run = ProcessRun(ORDER, s.kitchen, handlers=s.handlers, clock=s.clock, store=store)
+    run.step()
+    put = run.log.events.put
+
+    def failing(events: Any, **kwargs: Any) -> Any:
+        run.log.events.put = put  # type: ignore[method-assign]
+        if lost == "after":
+            put(events, **kwargs)  # recorded, but the reply is lost
+        raise OSError("disk I/O error")
+
+    run.log.events.put = failing  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="disk I/O"):
+        run.step()
+    assert recorded(run, store) == (run.states(), run.ledger, run.cursor)
+    assert len(run.steps) == (2 if lost == "after" else 1)
+    run.run_to_end()
+    assert run.states() == {str(order): "ready"}
+    assert len(run.history(str(order))) == 4  # Started, handled, action done, handled
+
+
+def test_a_run_resumes_a_failing_action_at_its_trigger(s: Scenario, tmp_path: Any) -> None:
+    store = tmp_path / "order-process.sqlite"
+    order = s.do("place", "soup", 1)
+    s.do("cook", order)
+    s.waiter.failures_left = 1
+    first = ProcessRun(ORDER, s.kitchen, handlers=s.handlers, clock=s.clock, store=store)
+    first.run_to_end()
+    assert first.unprocessed() == [2]
+    again = ProcessRun(ORDER, s.kitchen, handlers=s.handlers, clock=s.clock, store=store)
+    assert again.cursor == first.cursor == 2
+    assert again.step() is None  # the failing trigger is not delivered a second time
+    [retry] = again.advance(minutes=1)
+    assert retry.outcome == "transition" and again.states() == {str(order): "ready"}
+    assert "TriggerHeld" not in [r["event"] for r in again.history(str(order))]

@@ -202,6 +202,29 @@ def test_safe_replays_never_resend_and_give_the_same_states(box: Box) -> None:
     assert box.outbox.duplicates() == {box.ticketing.get_purchase(UUID(paid)).reference: 2}
 
 
+def test_a_safe_replay_never_executes_an_action_missing_from_the_ledger(box: Box) -> None:
+    """A parked confirmation (it failed: no ledger entry) is not sent by a safe replay."""
+    parked, paid = box.reserve("Ada"), box.reserve("Alan")
+    box.pay(paid)
+    box.run.run_to_end()
+    box.outbox.go_down()
+    box.pay(parked)
+    box.run.run_to_end()
+    box.run.advance(minutes=3)
+    assert box.state(parked) == "failed" and box.state(paid) == "paid"
+    [dead] = box.run.dead_letters()
+    assert not any(key.startswith(f"{parked}/") for key in box.run.ledger)
+    box.outbox.come_back()  # a replay that executed the action would now deliver it
+    sent, refused = list(box.outbox.messages), box.outbox.refused
+    again = box.run.replay("safe")
+    assert box.outbox.messages == sent and box.outbox.refused == refused
+    assert again.sent == []  # nothing executed at all
+    assert again.states() == box.run.states()
+    [(key, outcome)] = [(e.key, e.outcome) for e in again.emitted() if e.key.startswith(parked)]
+    assert outcome == "not done before the rebuild" and key not in box.run.ledger
+    assert [d["instance"] for d in again.dead_letters()] == [dead["instance"]]
+
+
 def test_stepping_back_and_forward_never_resends(box: Box) -> None:
     purchase = box.reserve()
     box.pay(purchase)

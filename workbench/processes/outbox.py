@@ -5,11 +5,21 @@ An :class:`Outbox` stands in for such a service in the notebooks and tests: it
 keeps every message it delivered, so "sent exactly once" is something you can
 count. It can be taken down for a while to see failures handled.
 
+A process delivers its actions at least once (see :mod:`workbench.processes.run`):
+a crash between sending and recording means sending again on resume. A service
+that takes an idempotency key drops the repeat; ``Outbox(idempotent=True)`` is one.
+
 >>> from datetime import datetime, timezone
 >>> box = Outbox()
 >>> _ = box.send("ada@example.org", "Your tickets", key="purchase-1")
 >>> len(box), box.duplicates()
 (1, {})
+>>> careful = Outbox(idempotent=True)
+>>> first = careful.send("ada@example.org", "Your tickets", key="purchase-1")
+>>> careful.send("ada@example.org", "Your tickets", key="purchase-1") is first
+True
+>>> len(careful), careful.repeats
+(1, 1)
 """
 
 from __future__ import annotations
@@ -47,9 +57,14 @@ class Message:
 class Outbox:
     """Delivers messages and remembers every one it delivered."""
 
-    def __init__(self, name: str = "mail service") -> None:
+    def __init__(self, name: str = "mail service", *, idempotent: bool = False) -> None:
         self.name = name
+        self.idempotent = idempotent
+        """Deliver each key once: a repeat returns the message delivered before."""
+        self.repeats = 0
+        """Messages not delivered because their key was (with ``idempotent``)."""
         self.messages: list[Message] = []
+        self._by_key: dict[str, Message] = {}
         self._down = False
         self._down_until: datetime | None = None
         self.refused = 0
@@ -76,14 +91,22 @@ class Outbox:
     # Delivering ---------------------------------------------------------------
 
     def send(self, to: str, subject: str, *, key: str, body: str = "") -> Message:
-        """Deliver a message, or raise :class:`ServiceUnavailable` while down."""
+        """Deliver a message, or raise :class:`ServiceUnavailable` while down.
+
+        With ``idempotent``, a message whose ``key`` was delivered already is
+        not delivered again: the earlier message is returned.
+        """
         at = clock.now()
         if self.is_down(at):
             self.refused += 1
             until = f" until {self._down_until:%H:%M}" if self._down_until else ""
             raise ServiceUnavailable(f"the {self.name} is down{until}; nothing was sent")
+        if self.idempotent and key in self._by_key:
+            self.repeats += 1
+            return self._by_key[key]
         message = Message(to=to, subject=subject, key=key, sent_at=at, body=body)
         self.messages.append(message)
+        self._by_key.setdefault(key, message)
         return message
 
     # Inspecting ---------------------------------------------------------------

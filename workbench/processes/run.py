@@ -13,6 +13,19 @@ process instance it touched (see :mod:`workbench.processes.log`), so:
   either safely (actions looked up in the ledger, never repeated) or naively
   (actions executed again: the hazard).
 
+A step is all or nothing: its events are recorded in one transaction, and if
+anything stops it before they are (a handler's ``KeyboardInterrupt``, a store
+that fails, a kill), the run is as it was before the step and taking the step
+again redoes it. An action is recorded in the same transaction as the step
+that did it, so an action recorded as done is never repeated; but an action
+done just before a crash, whose step was not recorded yet, *is* done again
+when the run resumes. Nothing on this side can tell whether an e-mail left
+before the crash: only the receiving service can. So actions are delivered
+*at least once*, each with an idempotency key (:attr:`ActionContext.key`, the
+same on every attempt, in this run or a resumed one): pass it on to a service
+that drops repeated keys (as payment providers and mail APIs do, or as
+``Outbox(idempotent=True)`` does) and each action takes effect exactly once.
+
 >>> from datetime import date, datetime, timezone
 >>> from workbench.clock import ManualClock, use_clock
 >>> from workbench.examples.ticketing import Ticketing
@@ -104,7 +117,10 @@ class ActionContext:
     kind: str
     """``"command"`` or ``"side effect"``."""
     key: str
-    """An idempotency key: the same for the same action of the same trigger."""
+    """An idempotency key: the same for the same action of the same trigger, on every
+    attempt and after a resume. Actions are delivered at least once (a crash between
+    doing an action and recording it means doing it again on resume): give this key to
+    the service, so that it can drop a repeat."""
     source: str
     """The state the transition leaves."""
     target: str
@@ -288,6 +304,10 @@ class ProcessRun:
         self._seq = itertools.count()
         self._types = declaration.event_types
         self._start_clock = clock.now()
+        self._ledger_step: dict[str, str] = {}
+        """Ledger entries of the step in hand (added to the ledger once it is recorded)."""
+        self._unsure: set[str] = set()
+        """Instances whose state in memory could not be restored after a failed step."""
         self.resumed_at = 0
         if (self.log.recorder.max_notification_id() or 0) > 0:  # type: ignore[attr-defined]
             self._resume()
@@ -702,8 +722,16 @@ class ProcessRun:
         return self._record("event", event.type, event, str(key), act, skipped=skipped)
 
     def _fire(self, wake: _Wakeup) -> Step:
-        due, _seq, key, kind, name = wake
         heapq.heappop(self._wakeups)
+        try:
+            return self._fire_popped(wake)
+        except BaseException:
+            due, _seq, key, kind, name = wake
+            self._push(due, key, kind, name)  # not fired after all: still due
+            raise
+
+    def _fire_popped(self, wake: _Wakeup) -> Step:
+        due, _seq, key, kind, name = wake
         if kind == "timeout":
             trigger = timeout(name)
 
@@ -734,6 +762,8 @@ class ProcessRun:
         number = len(self.steps) + 1
         clock_before = self.clock.now()
         cursor_before = self.cursor
+        if key in self._unsure:
+            self._reload_instance(key)
         inst = self.instances.get(key)
         if inst is None:
             inst = ProcessInstance(
@@ -742,10 +772,25 @@ class ProcessRun:
             version_before = 0
         else:
             version_before = inst.version
-        result = act(number, inst)
-        # the instance's new events go straight to the event store: nothing follows
-        # a process log, so the application's notification machinery is skipped
-        self.log.events.put(inst.collect_events())
+        marks = (len(self.anomalies), len(self.failures))
+        self._ledger_step = {}
+        putting = False
+        interrupted: BaseException | None = None
+        try:
+            result = act(number, inst)
+            new_events = inst.collect_events()
+            putting = True
+            # the instance's new events go straight to the event store, in one
+            # transaction: nothing follows a process log, so the application's
+            # notification machinery is skipped
+            self.log.events.put(new_events)
+        except BaseException as error:
+            if not (putting and self._recorded(inst.id, inst.version)):
+                self._undo_step(key, version_before, marks)
+                raise
+            interrupted = error  # recorded, though the store's reply was lost: the step stands
+        self.ledger.update(self._ledger_step)
+        self._ledger_step = {}
         self.instances[key] = inst
         self._refresh(key)
         if event is not None:
@@ -773,7 +818,48 @@ class ProcessRun:
         )
         self.steps.append(step)
         self.view += 1
+        if interrupted is not None:
+            raise interrupted
         return step
+
+    def _recorded(self, aggregate_id: Any, version: int) -> bool:
+        """Whether the store holds the instance's events up to ``version``."""
+        try:
+            found = self.log.recorder.select_events(  # type: ignore[attr-defined]
+                aggregate_id, gt=version - 1, lte=version, limit=1
+            )
+        except Exception:
+            return False
+        return bool(found)
+
+    def _undo_step(self, key: str, version_before: int, marks: tuple[int, int]) -> None:
+        """Forget a step that was not recorded: the run is as it was before it."""
+        del self.anomalies[marks[0] :]
+        del self.failures[marks[1] :]
+        self._ledger_step = {}
+        self.instances.pop(key, None)  # the step changed it in place
+        if version_before:
+            self._unsure.add(key)
+            self._reload_instance(key)
+        self._refresh(key)
+
+    def _reload_instance(self, key: str) -> None:
+        """The instance as the store holds it, with its wakeups."""
+        aggregate_id = ProcessInstance.create_id(self.declaration.name, key)
+        try:
+            if not self.log.recorder.select_events(aggregate_id, limit=1):  # type: ignore[attr-defined]
+                self._unsure.discard(key)
+                return
+            inst: ProcessInstance = self.log.repository.get(aggregate_id)
+        except Exception:
+            return  # the store cannot be read now: tried again at the instance's next step
+        self._unsure.discard(key)
+        self.instances[key] = inst
+        for name, due in inst.timeouts.items():
+            self._push(due, key, "timeout", name)
+        if inst.pending is not None and inst.retry_at is not None:
+            self._push(inst.retry_at, key, "retry", str(inst.pending["failed_action"]))
+        self._refresh(key)
 
     def _handle(
         self,
@@ -851,7 +937,7 @@ class ProcessRun:
                 )
             inst.action_done(number, key, name, done.outcome, done.detail)
             if self.mode != "safe":
-                self.ledger[key] = done.outcome
+                self._ledger_step[key] = done.outcome
         scheduled: dict[str, datetime] = dict(transition["scheduled"])
         inst.trigger_handled(
             number,
@@ -898,6 +984,8 @@ class ProcessRun:
             return emitted(ALREADY, f"{before} before the rebuild")
         if self.mode == "live" and key in self.ledger:
             return emitted(ALREADY, self.ledger[key])
+        if self.mode == "live" and key in self._ledger_step:
+            return emitted(ALREADY, self._ledger_step[key])
         if self.handlers is None:
             return emitted(DRY)
         handler = self.handlers[name]
@@ -950,7 +1038,7 @@ class ProcessRun:
         action = str((inst.pending or {}).get("failed_action", ""))
         inst.abandoned(number, action, "operator")
         if self.mode != "safe" and failed_key:
-            self.ledger[failed_key] = ABANDONED
+            self._ledger_step[failed_key] = ABANDONED
         result = _Result("abandoned", note=f"gave up on {action!r}")
         return self._then_release(number, inst, result)
 
@@ -988,6 +1076,9 @@ class ProcessRun:
                 self._push(inst.retry_at, inst.key, "retry", str(inst.pending["failed_action"]))
             for e in self.log.repository.event_store.get(aggregate_id):
                 position = getattr(e, "position", None)
+                transition = getattr(e, "transition", None)
+                if position is None and isinstance(transition, dict):
+                    position = transition.get("position")  # a failed action's trigger
                 if isinstance(position, int):
                     cursor = max(cursor, position)
         self.cursor = self.resumed_at = cursor
