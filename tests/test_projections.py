@@ -5,6 +5,7 @@ The invariants run over random sequences of valid Ticketing commands.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -471,7 +472,24 @@ def test_a_run_shows_itself(history: Ticketing) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_leftover_threads() -> Iterator[None]:
+    """Fail a test that leaves a thread it started running (a run not stopped).
+
+    A thread gets a short grace period to finish what it was doing; psycopg's
+    pool workers belong to an application, not to a run, and are left to it.
+    """
+    before = set(threading.enumerate())
     yield
+    deadline = time.monotonic() + 2.0
+    while True:
+        left = [
+            t
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.name.startswith("pool-")
+        ]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert not left, f"threads started by the test are still running: {[t.name for t in left]}"
 
 
 def test_a_misspelt_event_type_is_pointed_out(history: Ticketing) -> None:
