@@ -226,7 +226,7 @@ class GadgetApp(Application[UUID]):
 
     def register_transcodings(self, transcoder: Any) -> None:
         super().register_transcodings(transcoder)
-        from workbench.examples.ticketing.application import DateAsISO
+        from workbench.transcodings import DateAsISO
 
         transcoder.register(DateAsISO())
 
