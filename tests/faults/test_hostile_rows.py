@@ -253,3 +253,22 @@ def test_decoding_a_deep_value_raises_decode_error(build: Callable[[int], Any]) 
 def test_decode_state_refuses_deep_states(depth: int) -> None:
     with pytest.raises(LoadError, match="deep"):
         decode_state(b'{"x":' + b"[" * depth + b"]" * depth + b"}")
+
+
+def test_an_id_or_topic_that_is_not_text_reads_with_replacement_characters(
+    clean: tuple[Path, pd.DataFrame],
+) -> None:
+    path, before = clean
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+            "VALUES (CAST(X'ff41424344' AS TEXT), 1, CAST(X'776f726b3aff' AS TEXT), ?)",
+            (_started(""),),
+        )
+    conn.close()
+    df = load_events(path)
+    assert len(df) == len(before) + 1
+    last = df.iloc[-1]
+    assert (last.stream_id, last.topic, last.event_type) == ("\ufffdABCD", "work:\ufffd", "\ufffd")
+    assert last.customer == "Hostile"
+    _use(df, path)

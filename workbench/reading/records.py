@@ -267,6 +267,11 @@ class SQLiteRecords:
                 yield from self._arrow_query(inner, params)
                 return
             positions = None
+        if not (_is_utf8(ids) and _is_utf8(topics)):
+            # A hostile file: an id or topic that is not text. Row by row, where
+            # such a value reads with replacement characters.
+            yield self._arrow_rows(inner, params)
+            return
         stream_ids = _dashed_ids(ids, count)
         if stream_ids is None:
             lines = _split_lines(ids, count, pa.string())
@@ -275,15 +280,12 @@ class SQLiteRecords:
         if (
             stream_ids is None
             or topic_array is None
-            or not _is_text(stream_ids)
-            or not _is_text(topic_array)
             or joined is None  # every state NULL
             or joined[:1] != b"{"
             or joined[-1:] != b"\n"
         ):
-            # An id or topic held a newline or bytes that are not UTF-8, or the states
-            # are not JSON lines (compressed or encrypted bytes may hold newlines):
-            # fetch row by row.
+            # An id or topic held a newline, or the states are not JSON lines
+            # (compressed or encrypted bytes may hold newlines): fetch row by row.
             yield self._arrow_rows(inner, params)
             return
         columns = pa.table(
@@ -518,11 +520,13 @@ class ArrowBatch:
         ]
 
 
-def _is_text(array: pa.Array) -> bool:
-    """Whether a string array built from raw bytes holds valid UTF-8 (a hostile file may not)."""
+def _is_utf8(blob: bytes | None) -> bool:
+    """Whether ``blob`` is UTF-8 text (a hostile file may hold other bytes as TEXT)."""
+    if blob is None:
+        return True
     try:
-        array.validate(full=True)
-    except pa.ArrowInvalid:
+        blob.decode("utf-8")
+    except UnicodeDecodeError:
         return False
     return True
 
