@@ -5,6 +5,9 @@ Also proves the guard: a chart from altair's default (CDN) renderer is caught.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +131,26 @@ def explode(_: object) -> None:
 
 boom.on_click(explode)
 boom"""
+
+
+@pytest.mark.parametrize(("required", "outcome"), [("1", "1 error"), ("", "1 skipped")])
+def test_a_missing_chromium_fails_when_required(
+    tmp_path: Path, required: str, outcome: str
+) -> None:
+    """``WORKBENCH_REQUIRE_BROWSER`` (set by ``make test``) turns the skip into a failure."""
+    env = {
+        **os.environ,
+        "WORKBENCH_CHROMIUM": str(tmp_path / "no-chromium"),
+        "WORKBENCH_REQUIRE_BROWSER": required,
+    }
+    test = f"{Path(__file__)}::test_guard_catches_a_chart_loaded_from_a_cdn"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", test],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert outcome in done.stdout, done.stdout[-2000:]
+    assert "chromium is missing" in done.stdout
+    assert (done.returncode != 0) == bool(required)

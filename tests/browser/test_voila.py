@@ -22,7 +22,7 @@ DASHBOARDS: dict[str, tuple[int, int, str | None, str]] = {
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
 def test_notebook_renders_in_voila(voila: VoilaPage, name: str) -> None:
     if not (NOTEBOOKS / name).exists():
-        pytest.skip(f"notebooks/{name} does not exist yet")
+        pytest.fail(f"notebooks/{name} is missing (renamed?)", pytrace=False)
     charts, diagrams, button, changes = DASHBOARDS[name]
     voila.open(f"notebooks/{name}")
     errors = voila.errors()

@@ -9,7 +9,7 @@
 - time travel (notebook 02): older / newer version of an aggregate;
 - CRUD editor (notebook 03): edit a row, save, see the generic ``Row.Updated``.
 
-A test whose widget or notebook does not exist yet is skipped with the reason.
+A test whose widget module or notebook is missing (renamed?) fails, naming it.
 """
 
 from __future__ import annotations
@@ -26,11 +26,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 def needs(module: str, notebook: str | None = None) -> None:
-    """Skip the calling test while ``module`` (or ``notebook``) does not exist yet."""
+    """Fail the calling test when ``module`` (or ``notebook``) is missing: a rename
+    must not turn a browser test into a quiet skip."""
     if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} does not exist yet")
+        pytest.fail(f"the widget module {module} is missing (renamed?)", pytrace=False)
     if notebook is not None and not (NOTEBOOKS / notebook).exists():
-        pytest.skip(f"notebooks/{notebook} does not exist yet")
+        pytest.fail(f"notebooks/{notebook} is missing (renamed?)", pytrace=False)
+
+
+def test_a_missing_widget_or_notebook_fails() -> None:
+    with pytest.raises(pytest.fail.Exception, match="renamed"):
+        needs("workbench.widgets.no_such_widget")
+    with pytest.raises(pytest.fail.Exception, match="renamed"):
+        needs("workbench.widgets.stream_viewer", "no-such-notebook.ipynb")
 
 
 def output_with(lab: LabPage, selector: str) -> Locator:
