@@ -258,8 +258,8 @@ class Field:
         >>> Field("tags", "list", value=Field("tag")).as_input(("sf", "classic"))
         'sf\\nclassic'
         """
-        if value is None:
-            return None
+        if value is None or (isinstance(value, str) and not value.strip() and self.kind in _PICKED):
+            return None  # nothing picked
         if isinstance(value, str) and self.kind in _TYPED_AS_TEXT:
             return value  # what a user could type: checked on submit, as typed text is
         if self.kind == "object":
@@ -628,6 +628,7 @@ def _pairs(text: str) -> list[tuple[str, str]]:
     return items
 
 
+_PICKED = ("bool", "date", "datetime", "choice", "object")
 _TYPED_AS_TEXT = ("text", "int", "float", "decimal", "aggregate_id", "uuid", "list", "json")
 
 
