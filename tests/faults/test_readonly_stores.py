@@ -238,3 +238,17 @@ def test_a_file_locked_too_long_is_named(sample: Path, monkeypatch: pytest.Monke
     finally:
         holder.join()
     assert len(load_events(sample)) == 4000
+
+
+def test_a_read_model_beside_a_read_only_history_is_refused(sample: Path) -> None:
+    from workbench.examples.ticketing.readmodels import TicketsRemaining
+    from workbench.projections import ProjectionError, ProjectionRun
+
+    before = _snapshot(sample.parent)
+    app = open_app(Ticketing, sample, readonly=True)
+    with pytest.raises(ProjectionError, match="open read-only"):
+        ProjectionRun(TicketsRemaining(), app, storage="beside")
+    run = ProjectionRun(TicketsRemaining(), app).run()  # in memory: fine
+    assert run.status == "done" and run.position == 4000
+    app.close()
+    assert _snapshot(sample.parent) == before

@@ -320,6 +320,12 @@ class ProjectionRun:
                     f"but {self.history.description} is not an SQLite file; name a file "
                     "('readmodels.sqlite') or use 'memory'"
                 )
+            if self.history.readonly:
+                raise ProjectionError(
+                    f"storage='beside' would write the read model into {path}, but "
+                    f"{self.history.description} is open read-only; name another file "
+                    "('readmodels.sqlite') or use 'memory'"
+                )
             storage = path
         self.storage = open_storage(storage)
         self.batch_size = batch_size
