@@ -52,3 +52,48 @@ def test_console_script_is_installed() -> None:
     exe = Path(sys.executable).parent / "workbench"
     result = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True)
     assert "generate" in result.stdout
+
+
+@pytest.mark.parametrize("events", ["-5", "0"])
+def test_generate_refuses_bad_arguments_before_creating_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], events: str
+) -> None:
+    assert main(["generate", "--store", str(tmp_path / "h.sqlite"), "--events", events]) == 1
+    assert main(["generate", "--store", str(tmp_path / "f"), "--folder", "--events", events]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert (
+        err
+        == [f"workbench generate: events must be a whole number of at least 1 (got {events})"] * 2
+    )
+    assert list(tmp_path.iterdir()) == []  # no empty file, no folder
+
+
+def test_generate_into_a_missing_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["generate", "--store", str(tmp_path / "no" / "h.sqlite"), "--events", "9"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("workbench generate: cannot create") and "does not exist" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_generate_interrupted_writes_nothing_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.examples import history
+
+    flush = history._Generator.flush
+    flushed = []
+
+    def interrupted(self: history._Generator) -> None:
+        flush(self)
+        flushed.append(len(self.pending))
+        if len(flushed) == 2:  # Ctrl-C once a batch is saved
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(history._Generator, "flush", interrupted)
+    store = tmp_path / "h.sqlite"
+    assert main(["generate", "--store", str(store), "--events", "12000", "--quiet"]) == 130
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == f"workbench generate: interrupted, no complete history written to {store}"
+    assert list(tmp_path.iterdir()) == []

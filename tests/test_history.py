@@ -12,11 +12,12 @@ from workbench.examples.history import (
     SAMPLE_SPONSORSHIP,
     SAMPLE_TICKETING,
     generate_history,
+    write_history,
 )
 from workbench.examples.sponsorship import Sponsorship
 from workbench.examples.ticketing import Ticketing
 from workbench.reading.records import open_records
-from workbench.stores import open_app
+from workbench.stores import StoreError, open_app
 
 
 def rows(source: object) -> list[tuple[str, int, str, bytes]]:
@@ -118,3 +119,43 @@ def test_without_a_workspace_each_call_is_a_fresh_copy(monkeypatch: pytest.Monke
     first, second = workspace(), workspace()
     assert first != second
     assert rows(first / "ticketing.sqlite") == rows(SAMPLE_TICKETING)
+
+
+# Writing a store all at once ------------------------------------------------------------
+
+
+def test_write_history_renames_a_complete_file(tmp_path: Path) -> None:
+    store = tmp_path / "h.sqlite"
+    (tmp_path / "h.sqlite.partial").write_bytes(b"what a killed run left")
+    summary = write_history(store, events=300, seed=2)
+    assert summary.sponsorship_events == 0  # a single file holds the ticketing history only
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.sqlite"]  # no -wal, no .partial
+    assert len(rows(store)) == summary.events
+
+
+def test_write_history_fills_an_empty_store_and_refuses_one_with_events(tmp_path: Path) -> None:
+    store = tmp_path / "h.sqlite"
+    open_app(Ticketing, store).close()  # an event store without events
+    write_history(store, events=200, seed=2)
+    before = rows(store)
+    with pytest.raises(ValueError, match="already holds events"):
+        write_history(store, events=200, seed=3)
+    assert rows(store) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.sqlite"]
+
+
+def test_write_history_into_a_folder_writes_both_applications(tmp_path: Path) -> None:
+    summary = write_history(tmp_path / "a" / "b", events=400, seed=2, folder=True)
+    folder = tmp_path / "a" / "b"
+    assert sorted(p.name for p in folder.iterdir()) == ["sponsorship.sqlite", "ticketing.sqlite"]
+    assert len(rows(folder / "ticketing.sqlite")) == summary.events
+    assert len(rows(folder / "sponsorship.sqlite")) == summary.sponsorship_events > 0
+
+
+def test_write_history_refuses_bad_arguments_before_creating_anything(tmp_path: Path) -> None:
+    for events in (-5, 0, 2.5, True):
+        with pytest.raises(ValueError, match="events must be a whole number"):
+            write_history(tmp_path / "f", events=events, folder=True)  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match="does not exist"):
+        write_history(tmp_path / "missing" / "h.sqlite", events=10)
+    assert list(tmp_path.iterdir()) == []

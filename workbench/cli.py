@@ -10,7 +10,6 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from contextlib import closing
-from pathlib import Path
 
 from workbench.stores import StoreError, describe_store, parse_store
 
@@ -30,28 +29,34 @@ application), or 'postgresql://user:password@host:5432/dbname'.
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from workbench.examples.history import generate_history
-    from workbench.examples.sponsorship import Sponsorship
-    from workbench.examples.ticketing import Ticketing
-    from workbench.stores import open_app
+    from eventsourcing.persistence import PersistenceError
 
-    if args.folder:
-        Path(args.store).mkdir(parents=True, exist_ok=True)
-    store = parse_store(args.store)
-    ticketing = open_app(Ticketing, store)
-    both = store.kind != "sqlite" or (store.path is not None and store.path.is_dir())
-    sponsorship = open_app(Sponsorship, store) if both else None
+    from workbench.examples.history import write_history
+
     try:
-        summary = generate_history(
-            ticketing, sponsorship, events=args.events, seed=args.seed, progress=not args.quiet
+        summary = write_history(
+            args.store,
+            events=args.events,
+            seed=args.seed,
+            folder=args.folder,
+            progress=not args.quiet,
         )
-    finally:
-        ticketing.close()
-        if sponsorship is not None:
-            sponsorship.close()
+    except KeyboardInterrupt:
+        print(
+            f"workbench generate: interrupted, no complete history written to {args.store}",
+            file=sys.stderr,
+        )
+        return 130
+    except PersistenceError as e:  # the store refused a write (a full disk...)
+        raise ValueError(f"cannot write {args.store}: {e}") from None
+    store = parse_store(args.store)
     print(
         f"wrote {summary.events:,} ticketing events"
-        + (f" and {summary.sponsorship_events:,} sponsorship events" if sponsorship else "")
+        + (
+            f" and {summary.sponsorship_events:,} sponsorship events"
+            if summary.sponsorship_events
+            else ""
+        )
         + f" to the {describe_store(store)}: {summary.conferences} conferences, "
         f"{summary.purchases:,} purchases ({summary.paid:,} paid, "
         f"{summary.timed_out:,} timed out), "

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.clock import ManualClock, use_clock
-from workbench.examples.history import generate_history
+from workbench.examples.history import generate_history, write_history
 from workbench.examples.ticketing import Ticketing, TicketingError
 from workbench.examples.ticketing.processes import PURCHASE
 from workbench.processes import ActionContext, ProcessRun, Refused
@@ -36,6 +37,7 @@ from workbench.projections import (
     handles,
     open_storage,
 )
+from workbench.reading import open_records
 from workbench.stores import open_app
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -344,3 +346,55 @@ def test_an_interrupted_process_run_continues_exactly_once(
         # at least once, with an idempotency key the mail API drops repeats of: once
         assert by_customer(upstream, mailer.delivered) == delivered
         assert set(mailer.attempts) == set(mailer.delivered)
+
+
+# Generating a history: all at once -------------------------------------------------------
+
+
+def stored_rows(path: Path) -> list[tuple[str, int, str, bytes]]:
+    reader = open_records(path)
+    return [(r.stream_id, r.version, r.topic, r.state) for b in reader.batches() for r in b]
+
+
+@functools.cache
+def clean_history() -> list[tuple[str, int, str, bytes]]:
+    with tempfile.TemporaryDirectory() as folder:
+        write_history(Path(folder) / "h.sqlite", events=1200, seed=5, batch_size=200)
+        return stored_rows(Path(folder) / "h.sqlite")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    at=st.integers(1, 5),
+    how=st.sampled_from(["interrupt", "error"]),
+    folder=st.booleans(),
+    leftover=st.booleans(),
+)
+def test_an_interrupted_generate_leaves_nothing_and_runs_again(
+    at: int, how: str, folder: bool, leftover: bool
+) -> None:
+    faults = Faults([("progress", at, how)])
+    with tempfile.TemporaryDirectory() as tmp:
+        where = Path(tmp)
+        target = where / ("sample" if folder else "h.sqlite")
+        if leftover:  # what a killed run left behind
+            partial = (target / "ticketing.sqlite" if folder else target).name + ".partial"
+            (target if folder else where).mkdir(exist_ok=True)
+            ((target if folder else where) / partial).write_bytes(b"half a history")
+        before = sorted(p.relative_to(where) for p in where.rglob("*"))
+        with pytest.raises((KeyboardInterrupt, OSError)):
+            write_history(
+                target,
+                events=1200,
+                seed=5,
+                folder=folder,
+                batch_size=200,
+                progress=lambda _: faults.hit("progress"),
+            )
+        after = sorted(p.relative_to(where) for p in where.rglob("*"))
+        assert after == [] if not leftover else all(p in before for p in after)
+        assert not list(where.rglob("*.sqlite"))  # nothing that looks like a history
+        write_history(target, events=1200, seed=5, folder=folder, batch_size=200)
+        ticketing = target / "ticketing.sqlite" if folder else target
+        assert stored_rows(ticketing) == clean_history()
+        assert not list(where.rglob("*.partial"))

@@ -80,3 +80,51 @@ def test_a_process_run_killed_three_times_sends_each_email_once(tmp_path: Path) 
     # at most the action in hand at each kill is attempted again
     assert len(set(attempts)) == PURCHASES, note
     assert PURCHASES < len(attempts) <= PURCHASES + 3, note
+
+
+# workbench generate, killed --------------------------------------------------------------
+
+
+def generate(store: Path, *more: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "workbench.cli", "generate", "--store", str(store)]
+    return subprocess.Popen(
+        [*command, "--quiet", *more],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def written(folder: Path) -> int:
+    """Bytes written so far into the SQLite files in ``folder`` (whatever their names)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def kill_when_written(child: subprocess.Popen[str], folder: Path) -> None:
+    """SIGKILL ``child`` once it has written some of its history (not all of it)."""
+    deadline = time.monotonic() + 10
+    while written(folder) < 200_000 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.01)
+    assert child.poll() is None, "the generator finished before it could be killed"
+    child.kill()
+    child.wait(timeout=10)
+
+
+def test_a_killed_generate_leaves_no_history_that_looks_complete(tmp_path: Path) -> None:
+    store = tmp_path / "history.sqlite"
+    kill_when_written(generate(store, "--events", "500000"), tmp_path)
+    assert not store.exists()  # only history.sqlite.partial, named for what it is
+    assert [p.name for p in tmp_path.glob("*.sqlite")] == []
+    # the next run replaces what the killed one left
+    out, err = generate(store, "--events", "300").communicate(timeout=60)
+    assert "wrote 300 ticketing events" in out, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.sqlite"]
+
+
+def test_a_killed_generate_into_a_folder_leaves_neither_file(tmp_path: Path) -> None:
+    folder = tmp_path / "sample"
+    kill_when_written(generate(folder, "--folder", "--events", "500000"), tmp_path)
+    assert list(folder.glob("*.sqlite")) == []
+    out, err = generate(folder, "--folder", "--events", "300").communicate(timeout=60)
+    assert "wrote 300 ticketing events and" in out, err
+    assert sorted(p.name for p in folder.iterdir()) == ["sponsorship.sqlite", "ticketing.sqlite"]

@@ -8,6 +8,11 @@ same timestamps (they come from a :class:`~workbench.clock.ManualClock`).
 The sample paths, :func:`copy_sample` and :func:`workspace` live in
 :mod:`workbench.samples`; they are importable from here too.
 
+:func:`write_history` (what ``workbench generate`` runs) writes a history into
+a store all at once: into an SQLite file (or a folder of them) under a
+temporary name, renamed when complete, so an interrupted run never leaves a
+history that looks complete.
+
 >>> from workbench.examples.ticketing import Ticketing
 >>> from workbench.stores import open_app
 >>> app = open_app(Ticketing)
@@ -22,11 +27,15 @@ import functools
 import heapq
 import itertools
 import math
+import os
 import random
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
@@ -53,6 +62,14 @@ from workbench.samples import (
     copy_sample,
     workspace,
 )
+from workbench.stores import (
+    Store,
+    StoreError,
+    open_app,
+    parse_store,
+    read_sqlite,
+    sqlite_event_tables,
+)
 
 __all__ = [
     "SAMPLE_DIR",
@@ -65,6 +82,7 @@ __all__ = [
     "copy_sample",
     "generate_history",
     "workspace",
+    "write_history",
 ]
 
 SAMPLE_EVENTS = 4000
@@ -164,8 +182,9 @@ class _Generator:
         for aggregate in aggregates:
             events = aggregate.collect_events()
             if isinstance(aggregate, Sponsor):
-                self.pending_crm.extend(events)
-                self.summary.sponsorship_events += len(events)
+                if self.sponsorship is not None:
+                    self.pending_crm.extend(events)
+                    self.summary.sponsorship_events += len(events)
             else:
                 self.pending.extend(events)
                 self.summary.events += len(events)
@@ -383,10 +402,11 @@ def generate_history(
     either way). ``progress=True`` shows a progress bar.
 
     Refuses to write into an application that already has events, so a
-    history is never mixed into another one.
+    history is never mixed into another one. The events are saved in batches
+    of ``batch_size``: an interrupted run leaves the batches saved so far (use
+    :func:`write_history` to write a store all at once).
     """
-    if events < 1:
-        raise ValueError(f"events must be at least 1 (got {events})")
+    _check_arguments(events, batch_size)
     for app in (ticketing, sponsorship):
         if app is not None and (app.recorder.max_notification_id() or 0) > 0:
             raise ValueError(
@@ -411,3 +431,157 @@ def generate_history(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _check_arguments(events: int, batch_size: int) -> None:
+    if isinstance(events, bool) or not isinstance(events, int) or events < 1:
+        raise ValueError(f"events must be a whole number of at least 1 (got {events!r})")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1 (got {batch_size!r})")
+
+
+PARTIAL = ".partial"
+"""Added to a file's name while it is being written (see :func:`write_history`)."""
+
+
+def write_history(
+    store: str | Path | Store,
+    *,
+    events: int = SAMPLE_EVENTS,
+    seed: int = SAMPLE_SEED,
+    folder: bool = False,
+    progress: bool | Callable[[int], None] = False,
+    batch_size: int = 5_000,
+) -> HistorySummary:
+    """Write a generated history into a new (or empty) store, all at once.
+
+    An SQLite file gets the ticketing history; a folder (an existing one, or
+    any path with ``folder=True``) gets ``ticketing.sqlite`` and
+    ``sponsorship.sqlite``. Each file is written under a temporary name
+    (``ticketing.sqlite.partial``) and renamed when the history is complete:
+    an interrupted run (Ctrl-C, an error, a kill) never leaves a file that
+    looks like a complete history. After an exception nothing is left; after
+    a kill, a ``.partial`` file, which the next run replaces. In a folder the
+    sponsorship file is renamed first, the ticketing file last.
+
+    Bad arguments and stores that already hold events are refused before
+    anything is created. A PostgreSQL (or in-memory) store is written in
+    place, batch by batch, as :func:`generate_history` does: an interrupted
+    run leaves the batches saved so far there.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "history.sqlite"
+    >>> write_history(path, events=200, seed=1).events >= 200
+    True
+    >>> sorted(p.name for p in path.parent.iterdir())
+    ['history.sqlite']
+    """
+    _check_arguments(events, batch_size)
+    if folder and isinstance(store, str | Path) and "://" not in str(store):
+        parsed = Store("sqlite", path=Path(store).expanduser())  # a folder yet to be made
+    else:
+        parsed = parse_store(store)
+    in_files = parsed.kind == "sqlite" and not parsed.sqlite_memory and parsed.path is not None
+    if not in_files:
+        if folder:
+            raise StoreError(f"--folder needs a folder path, not the {parsed}")
+        ticketing = open_app(Ticketing, parsed)
+        sponsorship = open_app(Sponsorship, parsed) if parsed.kind != "sqlite" else None
+        try:
+            return generate_history(
+                ticketing,
+                sponsorship,
+                events=events,
+                seed=seed,
+                progress=progress,
+                batch_size=batch_size,
+            )
+        finally:
+            ticketing.close()
+            if sponsorship is not None:
+                sponsorship.close()
+    assert parsed.path is not None
+    path = parsed.path
+    if folder or path.is_dir():
+        if path.exists() and not path.is_dir():
+            raise StoreError(f"{path} is a file, not a folder: name a folder, or drop --folder")
+        made = [p for p in (path, *path.parents) if not p.exists()]
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            targets = [parsed.sqlite_file(Sponsorship.name), parsed.sqlite_file(Ticketing.name)]
+            return _write_files(targets, events, seed, progress, batch_size)
+        finally:
+            for created in made:  # the deepest first: what this run made and left empty
+                if created.is_dir() and not any(created.iterdir()):
+                    created.rmdir()
+    if not path.parent.exists():
+        raise StoreError(f"cannot create {path}: the folder {path.parent} does not exist")
+    return _write_files([path], events, seed, progress, batch_size)
+
+
+def _write_files(
+    targets: list[Path],
+    events: int,
+    seed: int,
+    progress: bool | Callable[[int], None],
+    batch_size: int,
+) -> HistorySummary:
+    """Generate into ``target.partial`` files, then rename them (the last target last)."""
+    for target in targets:
+        _refuse_events_in(target)
+    partials = [target.with_name(target.name + PARTIAL) for target in targets]
+    for partial in partials:
+        _remove_sqlite_file(partial)  # left by a run that was killed
+    apps: list[Any] = []
+    try:
+        ticketing = open_app(Ticketing, Store("sqlite", path=partials[-1]))
+        apps.append(ticketing)
+        sponsorship = None
+        if len(partials) > 1:
+            sponsorship = open_app(Sponsorship, Store("sqlite", path=partials[0]))
+            apps.append(sponsorship)
+        summary = generate_history(
+            ticketing,
+            sponsorship,
+            events=events,
+            seed=seed,
+            progress=progress,
+            batch_size=batch_size,
+        )
+        for app in apps:
+            app.close()
+        apps = []
+        for partial, target in zip(partials, targets, strict=True):
+            with closing(sqlite3.connect(partial)) as conn:
+                conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            _remove_sqlite_file(target)  # an empty store, or nothing
+            os.replace(partial, target)
+        return summary
+    except BaseException:
+        for app in apps:
+            app.close()
+        for partial in partials:
+            _remove_sqlite_file(partial)
+        raise
+
+
+def _refuse_events_in(path: Path) -> None:
+    """Raise unless ``path`` is absent, empty, or an event store without events."""
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    tables = sqlite_event_tables(path)  # refuses folders and files that are not SQLite
+    with read_sqlite(path) as conn:
+        if "stored_events" not in tables:
+            if conn.execute("SELECT name FROM sqlite_master").fetchall():
+                raise StoreError(
+                    f"{path} is an SQLite database but not an event store; generate into a new file"
+                )
+            return
+        held = conn.execute("SELECT EXISTS (SELECT 1 FROM stored_events)").fetchone()[0]
+    if held:
+        raise ValueError(f"{path} already holds events; generate into a new, empty store")
+
+
+def _remove_sqlite_file(path: Path) -> None:
+    for name in (path.name, path.name + "-wal", path.name + "-shm", path.name + "-journal"):
+        path.with_name(name).unlink(missing_ok=True)
