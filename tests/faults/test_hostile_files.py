@@ -200,3 +200,19 @@ def test_the_command_line_reports_an_interrupt_in_one_line(
 
 def test_a_load_error_is_a_store_error() -> None:
     assert issubclass(LoadError, StoreError)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"batch_size": -5}, "batch_size must be at least 1"),
+        ({"limit": -1}, "limit cannot be negative"),
+        ({"newest": -3}, "newest cannot be negative"),
+        ({"after": -1}, "after cannot be negative"),
+    ],
+)
+def test_absurd_load_sizes_are_refused_at_once(arguments: dict[str, int], said: str) -> None:
+    # before: batch_size=0 never returned, and negative limits were taken as given
+    with pytest.raises(LoadError, match=said):
+        load_events(SAMPLE_TICKETING, **arguments)
