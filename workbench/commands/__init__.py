@@ -13,6 +13,8 @@ module                                      what it holds
 ==========================================  ==============================================
 :mod:`workbench.commands.fields`            :class:`Field`: one input per parameter, and
                                             how input becomes the parameter's type
+:mod:`workbench.commands.parameters`        which input a parameter's annotation asks for
+                                            (:func:`field_for`)
 :mod:`workbench.commands.discovery`         which methods are commands (:func:`decide`),
                                             :class:`Command`, :func:`command` marks
 :mod:`workbench.commands.results`           :class:`CommandResult`, its outcomes, and
@@ -60,7 +62,8 @@ from workbench.commands.discovery import (
     discover_queries,
     not_a_command,
 )
-from workbench.commands.fields import Field, FieldKind, InvalidInput, field_for
+from workbench.commands.fields import Field, FieldKind, InvalidInput
+from workbench.commands.parameters import field_for
 from workbench.commands.results import CommandResult, RecordedEvent, decode_payload
 from workbench.commands.streams import StreamChoice
 

@@ -33,8 +33,14 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 
-from workbench.commands._annotations import annotation_text, resolve, type_checking_names
-from workbench.commands.fields import Field, context_for, convert_all, field_for
+from workbench.commands.fields import Field, convert_all
+from workbench.commands.parameters import (
+    annotation_text,
+    context_for,
+    field_for,
+    resolve,
+    type_checking_names,
+)
 
 QUERY_PREFIXES = (
     "get_",

@@ -234,7 +234,7 @@ class ObjectInput(_Input):
     """A small sub-form for a value object: one input per argument of its class.
 
     >>> from dataclasses import dataclass
-    >>> from workbench.commands.fields import field_for
+    >>> from workbench.commands.parameters import field_for
     >>> import inspect
     >>> @dataclass
     ... class Address:
