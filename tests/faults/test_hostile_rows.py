@@ -272,3 +272,24 @@ def test_an_id_or_topic_that_is_not_text_reads_with_replacement_characters(
     assert (last.stream_id, last.topic, last.event_type) == ("\ufffdABCD", "work:\ufffd", "\ufffd")
     assert last.customer == "Hostile"
     _use(df, path)
+
+
+def test_a_handler_reading_a_malformed_value_fails_on_that_event(
+    clean: tuple[Path, pd.DataFrame],
+) -> None:
+    # before: event_batches kept the raw data (42) and the handler stored it as a date
+    from workbench.projections import EventView, Projection, ProjectionRun, ReadModel, handles
+
+    class Holds(Projection):
+        @handles("TicketPurchase.Started")
+        def started(self, event: EventView, model: ReadModel) -> None:
+            model["customers"][event.position] = event.customer  # a good field reads
+            model["until"][event.position] = event.reserved_until
+
+    path, _ = clean
+    position = _append(path, _started(',"reserved_until":{"_type_":"datetime_iso","_data_":42}'))
+    run = ProjectionRun(Holds(), path).run()
+    assert run.status == "failed" and run.failure is not None
+    assert run.failure.position == position
+    assert "reserved_until: 42 is not a valid datetime_iso" in str(run.failure.error)
+    assert position not in dict(run.model["customers"].items())  # nothing half-applied

@@ -88,7 +88,6 @@ from workbench.reading.decoding import (
     DecodeError,
     LoadError,
     decode_fields,
-    decode_value,
     diagnose,
     lone_surrogate,
     screen_state,
@@ -241,13 +240,12 @@ def _parse_json_lines(
 
 
 def _python_columns(
-    states: list[bytes], event_type: str, ctx: Context, *, mark_malformed: bool = True
+    states: list[bytes], event_type: str, ctx: Context
 ) -> tuple[dict[str, Any], list[str | None]]:
     """The slow, exact route: Python's json, row by row; corrupt rows get an error.
 
-    With ``mark_malformed``, a field of a known stored type whose data does not
-    decode is ``None`` and its row gets an error too (as the column route does
-    for a frame); without, it keeps its raw data (as :func:`decode_value` does).
+    A field of a known stored type whose data does not decode is ``None`` and
+    its row gets an error too (as the column route does).
     """
     rows: list[dict[str, Any]] = []
     errors: list[str | None] = []
@@ -264,10 +262,7 @@ def _python_columns(
             continue
         try:
             data = json.loads(state)
-            if mark_malformed:
-                row, malformed = decode_fields(data, unknown)
-            else:
-                row, malformed = decode_value(data, unknown), []
+            row, malformed = decode_fields(data, unknown)
         except DecodeError as e:  # nested too deep
             rows.append({})
             errors.append(str(e))
@@ -927,7 +922,13 @@ class _Row(Mapping[str, Any]):
         self._index = index
 
     def __getitem__(self, name: str) -> Any:
-        return self._columns.get(name)[self._index]
+        columns = self._columns
+        values = columns.get(name)
+        if columns.bad:
+            problem = columns.bad.get(name, {}).get(self._index)
+            if problem is not None:
+                raise DecodeError(problem)
+        return values[self._index]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._columns.names)
@@ -1010,7 +1011,7 @@ def _decoded(prepared: _Prepared, ctx: Context) -> list[DecodedEvent]:
             columns = _Columns(event_type, ctx, table, rows, stamps)
         else:
             decoded, group_errors = _python_columns(
-                [v[:-1] for v in group.to_pylist()], event_type, ctx, mark_malformed=False
+                [v[:-1] for v in group.to_pylist()], event_type, ctx
             )
             columns = _Columns(event_type, ctx, None, rows, stamps, decoded)
             for row, error in zip(rows, group_errors, strict=True):
@@ -1052,7 +1053,7 @@ class _Columns:
     A handler that reads two fields of an event type with ten decodes two columns.
     """
 
-    __slots__ = ("_ctx", "_decoded", "_label", "_rows", "_stamps", "_table", "names")
+    __slots__ = ("_ctx", "_decoded", "_label", "_rows", "_stamps", "_table", "bad", "names")
 
     def __init__(
         self,
@@ -1075,6 +1076,8 @@ class _Columns:
         if stamps is not None and "timestamp" not in names:
             names.append("timestamp")
         self.names = names
+        self.bad: dict[str, dict[int, str]] = {}
+        """Per field, the rows whose value of a known stored type does not decode, and why."""
 
     def get(self, name: str) -> list[Any]:
         """The column's values (``KeyError`` if the event type has no such field)."""
@@ -1085,7 +1088,11 @@ class _Columns:
             raise KeyError(name)
         if self._table is not None and name in self._table.column_names:
             array = self._table.column(name).combine_chunks()
-            values = _python_values(column_values(array, f"{self._label}.{name}", self._ctx))
+            found: dict[int, str] = {}
+            label = f"{self._label}.{name}"
+            values = _python_values(column_values(array, label, self._ctx, found))
+            if found:
+                self.bad[name] = found
         else:  # the timestamp, split off the states before parsing
             assert self._stamps is not None
             every = self._stamps.values()
