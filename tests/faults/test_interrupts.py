@@ -40,7 +40,7 @@ from workbench.projections import (
 from workbench.reading import open_records
 from workbench.stores import open_app
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @functools.cache
