@@ -252,3 +252,19 @@ def test_a_read_model_beside_a_read_only_history_is_refused(sample: Path) -> Non
     assert run.status == "done" and run.position == 4000
     app.close()
     assert _snapshot(sample.parent) == before
+
+
+def test_a_command_on_a_read_only_store_is_reported_not_raised(sample: Path) -> None:
+    # before: the command recorded its events through readonly=True
+    from workbench.commands import CommandSet
+
+    before = _snapshot(sample.parent)
+    app = open_app(Ticketing, sample, readonly=True)
+    result = CommandSet(app).submit(
+        "schedule_conference", code="RO26", name="Read-only", starts_on="2026-05-01"
+    )
+    assert result.outcome == "refused" and result.exception == "ReadOnlyStore"
+    assert "read-only" in result.message and not result.events
+    assert app.recorder.max_notification_id() == 4000
+    app.close()
+    assert _snapshot(sample.parent) == before
