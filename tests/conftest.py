@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -29,17 +30,8 @@ def _postgres_url_or_skip() -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A URL to a fresh, empty schema on the project's PostgreSQL server."""
-    import psycopg
-
-    base = _postgres_url_or_skip()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{base}?schema={schema}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with _fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
@@ -82,12 +74,9 @@ def make_sales() -> Callable[[int], Any]:
     return make
 
 
-@pytest.fixture(scope="module")
-def postgres_module_url() -> Iterator[str]:
-    """Like ``postgres_url``, but one fresh schema shared by all the tests of a module.
-
-    For histories recorded once and then only read by many tests.
-    """
+@contextmanager
+def _fresh_schema() -> Iterator[str]:
+    """A URL to a new, empty schema on the project's PostgreSQL server, dropped afterwards."""
     import psycopg
 
     base = _postgres_url_or_skip()
@@ -99,3 +88,13 @@ def postgres_module_url() -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(scope="module")
+def postgres_module_url() -> Iterator[str]:
+    """Like ``postgres_url``, but one fresh schema shared by all the tests of a module.
+
+    For histories recorded once and then only read by many tests.
+    """
+    with _fresh_schema() as url:
+        yield url
