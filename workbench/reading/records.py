@@ -22,7 +22,9 @@ never runs the code that wrote the history.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import threading
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -37,6 +39,7 @@ from workbench.reading.decoding import LoadError
 from workbench.stores import (
     Store,
     StoreError,
+    describe_store,
     parse_store,
     read_sqlite,
     sqlite_event_tables,
@@ -444,6 +447,326 @@ class RecorderRecords:
         return [r for batch in self.batches(after, batch_size=count or 1) for r in batch][-count:]
 
 
+@dataclass
+class PostgresRecords:
+    """Records in a PostgreSQL events table, read by SQL alone (no application, no code).
+
+    Each batch is one query that PostgreSQL answers with one row: every column of
+    up to ``batch_size`` records joined into one byte string (numbers as 8-byte
+    integers, text and states with their lengths), so no Python object is made
+    per record. Batches follow each other by position (keyset paging), so a large
+    history is held one batch at a time. Connections are kept in a small pool:
+    a thread takes one per query (``parallel``), read-only and in autocommit.
+    """
+
+    description: str
+    connect: Mapping[str, Any]
+    """Keyword arguments for ``psycopg.connect`` (without ``autocommit``)."""
+    schema: str
+    table: str
+    uuid_ids: bool = True
+    """Whether ``originator_id`` is a ``uuid`` column (else text)."""
+
+    def __post_init__(self) -> None:
+        self._from = f"{_pg_quote(self.schema)}.{_pg_quote(self.table)}"
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        weakref.finalize(self, _close_all, self._idle)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return None
+
+    @property
+    def parallel(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Close the idle connections (a later read connects again)."""
+        _close_all(self._idle)
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Any]:
+        import psycopg
+
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None or conn.closed:
+            conn = _pg_connect(self.connect, self.description)
+        try:
+            yield conn
+        except psycopg.Error as e:
+            conn.close()
+            raise LoadError(f"cannot read {self.description}: {' '.join(str(e).split())}") from None
+        with self._lock:
+            self._idle.append(conn)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._connection() as conn:
+            return list(conn.execute(sql, params, binary=True).fetchall())
+
+    def max_position(self) -> int:
+        rows = self._rows(f"SELECT max(notification_id) FROM {self._from}")
+        return int(rows[0][0] or 0)
+
+    def count(self, after: int = 0, upto: int | None = None) -> int:
+        sql = f"SELECT count(*) FROM {self._from} WHERE notification_id > %s"
+        params: list[Any] = [after]
+        if upto is not None:
+            sql += " AND notification_id <= %s"
+            params.append(upto)
+        return int(self._rows(sql, params)[0][0] or 0)
+
+    def topics(self, after: int = 0) -> list[str]:
+        sql = f"SELECT DISTINCT topic FROM {self._from} WHERE notification_id > %s"
+        return sorted(str(r[0]) for r in self._rows(sql, [after]))
+
+    def _conditions(
+        self, topics: Sequence[str], streams: Sequence[str]
+    ) -> tuple[str, list[Any]] | None:
+        """SQL for the topic and stream filters (``None``: no record can match)."""
+        sql, params = "", []
+        if topics:
+            sql += " AND topic = ANY(%s)"
+            params.append(list(topics))
+        if streams:
+            if self.uuid_ids:
+                ids: list[Any] = []
+                for s in streams:
+                    with contextlib.suppress(ValueError):
+                        ids.append(UUID(str(s)))
+                if not ids:
+                    return None
+            else:
+                ids = sorted({form for s in streams for form in _id_forms(s)})
+            sql += " AND originator_id = ANY(%s)"
+            params.append(ids)
+        return sql, params
+
+    def arrow_batches(
+        self,
+        after: int = 0,
+        *,
+        upto: int | None = None,
+        topics: Sequence[str] = (),
+        streams: Sequence[str] = (),
+        where: Sequence[tuple[str, Any]] = (),
+        newest: int | None = None,
+        batch_size: int = 100_000,
+        first_batch_size: int | None = None,
+    ) -> Iterator[ArrowBatch]:
+        """See :func:`arrow_batches` (``where`` is SQLite's: ignored, callers filter again)."""
+        conditions = self._conditions(topics, streams)
+        if conditions is None or newest == 0:
+            return
+        extra, params = conditions
+        top = self.max_position() if upto is None else upto
+        if newest is not None:
+            # Where the newest ``newest`` begin; then the same paging as for all.
+            rows = self._rows(
+                f"SELECT notification_id FROM {self._from} WHERE notification_id > %s "
+                f"AND notification_id <= %s{extra} ORDER BY notification_id DESC "
+                "OFFSET %s LIMIT 1",
+                [after, top, *params, newest - 1],
+            )
+            if rows:
+                after = max(after, int(rows[0][0]) - 1)
+        sql = (
+            "SELECT count(*), "
+            "string_agg(int8send(notification_id), ''), "
+            "string_agg(int8send(originator_version::int8), ''), "
+            "convert_to(string_agg(originator_id::text, ''), 'UTF8'), "
+            "string_agg(int4send(octet_length(originator_id::text)), ''), "
+            "convert_to(string_agg(topic, ''), 'UTF8'), "
+            "string_agg(int4send(octet_length(topic)), ''), "
+            "string_agg(coalesce(state, ''::bytea) || '\\x0a'::bytea, ''), "
+            "string_agg(int4send(coalesce(octet_length(state), 0)), '') "
+            "FROM (SELECT notification_id, originator_id, originator_version, topic, state "
+            f"FROM {self._from} WHERE notification_id > %s AND notification_id <= %s{extra} "
+            "ORDER BY notification_id LIMIT %s) AS batch"
+        )
+        start = after
+        size = first_batch_size or batch_size
+        while start < top:
+            with self._connection() as conn:
+                row = conn.execute(sql, [start, top, *params, size], binary=True).fetchone()
+            if row is None or not row[0]:
+                return
+            batch = _pg_batch(row)
+            yield batch
+            if row[0] < size:
+                return
+            start = int(batch.columns["position"][-1].as_py())
+            size = batch_size
+
+    def batches(
+        self,
+        after: int = 0,
+        *,
+        upto: int | None = None,
+        topics: Sequence[str] = (),
+        batch_size: int = DEFAULT_BATCH,
+    ) -> Iterator[list[Record]]:
+        conditions = self._conditions(topics, ())
+        assert conditions is not None
+        extra, params = conditions
+        top = self.max_position() if upto is None else upto
+        sql = (
+            "SELECT notification_id, originator_id::text, originator_version, topic, state "
+            f"FROM {self._from} WHERE notification_id > %s AND notification_id <= %s{extra} "
+            "ORDER BY notification_id LIMIT %s"
+        )
+        start = after
+        while start < top:
+            rows = self._rows(sql, [start, top, *params, batch_size])
+            if not rows:
+                return
+            yield [Record(int(p), o, int(v), t, _state_bytes(s)) for p, o, v, t, s in rows]
+            if len(rows) < batch_size:
+                return
+            start = int(rows[-1][0])
+
+    def tail(self, count: int) -> list[Record]:
+        rows = self._rows(
+            "SELECT notification_id, originator_id::text, originator_version, topic, state "
+            f"FROM {self._from} ORDER BY notification_id DESC LIMIT %s",
+            [count],
+        )
+        return [Record(int(p), o, int(v), t, _state_bytes(s)) for p, o, v, t, s in reversed(rows)]
+
+
+def _pg_quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _close_all(connections: list[Any]) -> None:
+    while connections:
+        with contextlib.suppress(Exception):
+            connections.pop().close()
+
+
+def _pg_connect(settings: Mapping[str, Any], what: str) -> Any:
+    """A read-only autocommit connection; a failure as :class:`StoreError` saying what to do."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - the postgres extra
+        raise StoreError(
+            "reading PostgreSQL needs psycopg: pip install 'workbench[postgres]'"
+        ) from None
+    try:
+        return psycopg.connect(
+            **settings, autocommit=True, options="-c default_transaction_read_only=on"
+        )
+    except psycopg.Error as e:
+        raise StoreError(
+            f"cannot connect to the {what}: {' '.join(str(e).split())}; check the user, "
+            "password, host, port and database name in the URL (or open the application "
+            "on it, workbench.open_app(AppClass, url), and pass the application)"
+        ) from None
+
+
+def _pg_strings(blob: bytes, lengths: bytes, count: int) -> pa.Array:
+    """Strings joined end to end, cut by their 4-byte big-endian lengths."""
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(lengths, dtype=">i4"), out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(blob)]
+    ).cast(pa.string())
+
+
+def _pg_batch(row: tuple[Any, ...]) -> ArrowBatch:
+    """One aggregated row (see :meth:`PostgresRecords.arrow_batches`) as an :class:`ArrowBatch`."""
+    count, positions, versions, ids, id_lengths, topics, topic_lengths, states, lengths = row
+    count = int(count)
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(lengths, dtype=">i4").astype(np.int64) + 1, out=offsets[1:])
+    columns = pa.table(
+        {
+            "position": pa.array(np.frombuffer(positions, dtype=">i8").astype(np.int64)),
+            "stream_id": _pg_strings(ids, id_lengths, count),
+            "version": pa.array(np.frombuffer(versions, dtype=">i8").astype(np.int64)),
+            "topic": pc.dictionary_encode(_pg_strings(topics, topic_lengths, count)),
+        }
+    )
+    return ArrowBatch(columns, joined=states, offsets=offsets)
+
+
+def _postgres_records(store: Store, table: str | None) -> PostgresRecords:
+    """A reader for the events table of a PostgreSQL store (``table``: a name or an app's)."""
+    pg = store.postgres
+    schema = pg.get("POSTGRES_SCHEMA") or "public"
+    connect: dict[str, Any] = {
+        "dbname": pg["POSTGRES_DBNAME"],
+        "host": pg["POSTGRES_HOST"],
+        "port": pg["POSTGRES_PORT"],
+        "connect_timeout": max(1, int(float(pg.get("POSTGRES_CONNECT_TIMEOUT") or 5))),
+    }
+    if pg.get("POSTGRES_USER"):
+        connect["user"] = pg["POSTGRES_USER"]
+    if pg.get("POSTGRES_PASSWORD"):
+        connect["password"] = pg["POSTGRES_PASSWORD"]
+    where = describe_store(store)
+    conn = _pg_connect(connect, where)
+    try:
+        schemas = [
+            r[0]
+            for r in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%%' "
+                "AND nspname <> 'information_schema' ORDER BY 1"
+            )
+        ]
+        if schema not in schemas:
+            raise StoreError(
+                f"the {where} has no schema {schema!r} (it has {', '.join(schemas) or 'none'}); "
+                "fix ?schema= in the URL, or leave it out for 'public'"
+            )
+        found = {
+            str(name): str(kind)
+            for name, kind in conn.execute(
+                "SELECT table_name, max(CASE WHEN column_name = 'originator_id' "
+                "THEN data_type END) FROM information_schema.columns "
+                "WHERE table_schema = %s AND column_name IN ('notification_id', "
+                "'originator_id', 'originator_version', 'topic', 'state') "
+                "GROUP BY table_name HAVING count(DISTINCT column_name) = 5 ORDER BY 1",
+                [schema],
+            )
+        }
+    finally:
+        conn.close()
+    place = f"schema {schema} of the {where}"
+    names = ", ".join(found)
+    if not found:
+        raise StoreError(
+            f"the {place} holds no eventsourcing events table (<app name>_events, with "
+            "notification_id, originator_id, originator_version, topic and state); record "
+            "some events first (workbench.open_app(AppClass, url)), or name another "
+            "schema with ?schema="
+        )
+    if table is None:
+        if len(found) > 1:
+            raise StoreError(
+                f"the {place} has several events tables ({names}); choose one with table= "
+                "(a table or an application name, e.g. table='ticketing')"
+            )
+        name = next(iter(found))
+    else:
+        candidates = [table, table.lower(), f"{table.lower()}_events"]
+        matches = [c for c in candidates if c in found]
+        if not matches:
+            raise StoreError(
+                f"the {place} has no events table {table!r} (it has {names}); pass one of "
+                "those, or an application name, as table="
+            )
+        name = matches[0]
+    return PostgresRecords(
+        f"PostgreSQL table {schema}.{name} in the {where}",
+        connect,
+        schema,
+        name,
+        uuid_ids=found[name] == "uuid",
+    )
+
+
 class ArrowBatch:
     """A batch of raw records as Arrow columns (see :func:`arrow_batches`).
 
@@ -762,6 +1085,8 @@ def open_records(
         elif table not in found:
             raise StoreError(f"{path} has no event table {table!r} (it has {', '.join(found)})")
         return SQLiteRecords(f"SQLite file {path}", path, table)
+    if store.kind == "postgresql":
+        return _postgres_records(store, table)
     raise StoreError(
         f"to read the {store}, open the application on it first "
         "(workbench.open_app(AppClass, store)) and pass the application"
