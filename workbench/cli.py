@@ -17,6 +17,7 @@ DESCRIPTION = """\
 Event-Driven Development Workbench: jobs for the command line.
 
 Jobs:
+  classroom  set up a shared PostgreSQL store for a workshop (instructor and attendee roles)
   generate   write a seeded, believable ticket-sales history into a store
   info       say what a store holds (how many events, of which types)
   sample     rebuild the committed sample history in data/sample/
@@ -98,6 +99,22 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classroom(args: argparse.Namespace) -> int:
+    from workbench import classroom
+
+    if args.drop:
+        dropped = classroom.drop(args.admin_url, args.name)
+        print(
+            f"classroom {args.name}: schema, events and roles dropped"
+            if dropped
+            else f"classroom {args.name}: there is none in that database, nothing dropped"
+        )
+        return 0
+    room = classroom.set_up(args.admin_url, args.name, host=args.host)
+    print(room.report())
+    return 0
+
+
 def _voila(args: argparse.Namespace) -> int:
     from workbench.dashboards import serve_dashboard
 
@@ -146,6 +163,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="Regenerate data/sample/ (the small history the notebooks and tests use).",
     )
     sample.set_defaults(run=_sample)
+
+    room = jobs.add_parser(
+        "classroom",
+        help="set up a shared PostgreSQL store for a workshop",
+        description=(
+            "Make a workshop's shared store on a PostgreSQL server: a schema named --name, "
+            "the workshop applications' tables, an instructor role that owns them and an "
+            "attendee role that may only read and append events. Prints the line attendees "
+            "paste into their notebook. Run it again to print it again; --drop removes it all."
+        ),
+    )
+    room.add_argument(
+        "--admin-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a superuser's URL; the classroom goes in its database "
+        "(default postgresql://postgres@127.0.0.1:5432/postgres)",
+    )
+    room.add_argument(
+        "--name", default="classroom", help="schema and role prefix (default classroom)"
+    )
+    room.add_argument(
+        "--host", help="the server's name as attendees reach it (default: the admin URL's host)"
+    )
+    room.add_argument("--drop", action="store_true", help="remove the schema, events and roles")
+    room.set_defaults(run=_classroom)
 
     voila = jobs.add_parser(
         "voila",
