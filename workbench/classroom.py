@@ -203,7 +203,7 @@ def drop(admin_url: str, name: str = "classroom") -> bool:
     roles = [f"{name}_{INSTRUCTOR}", f"{name}_{ATTENDEE}"]
     found = False
     with _admin(admin) as conn:
-        ours = [r for r in roles if _role_is_ours(conn, r, database, name)]
+        ours = [r for r in roles if _role_is_ours(conn, r, database, name, strict=False)]
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY(%s)",
             (ours,),
@@ -375,14 +375,20 @@ def _marker(database: str, name: str, role: str) -> str:
     return f"workbench classroom {name} in database {database}: {role.rsplit('_', 1)[-1]}"
 
 
-def _role_is_ours(conn: Any, role: str, database: str, name: str) -> bool:
-    """Whether ``role`` exists and was made for this classroom (raises if it is another's)."""
+def _role_is_ours(conn: Any, role: str, database: str, name: str, *, strict: bool = True) -> bool:
+    """Whether ``role`` exists and was made for this classroom.
+
+    A role of that name made otherwise raises :class:`StoreError` (``strict``), or is
+    not ours.
+    """
     row = conn.execute(
         "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s", (role,)
     ).fetchone()
     if row is None:
         return False
     if row[0] != _marker(database, name, role):
+        if not strict:
+            return False
         raise StoreError(
             f"a role named {role} exists already and is not classroom {name}'s in database "
             f"{database}: pick another --name"
