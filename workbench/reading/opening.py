@@ -14,6 +14,7 @@ source                                   read through
 an open eventsourcing ``Application``    its SQLite file directly, else its recorder
 ``"history.sqlite"`` / a ``Path``        the file, read-only (``table=`` to pick one)
 ``"sqlite:///history.sqlite"``           the same
+``"postgresql://u:p@host/db?schema=s"``  its events table, by SQL (``table=`` if several)
 a :class:`History`                       itself (new settings make a new one)
 a record reader                          itself
 =======================================  =============================================
@@ -145,8 +146,9 @@ def open_history(
     ``cipher_key``/``compressor`` (or ``env`` with ``CIPHER_KEY``/``COMPRESSOR_TOPIC``)
     say how the events are wrapped; an application brings its own, and zlib or gzip
     compression is recognised by its bytes. ``table`` picks the events table of an
-    SQLite file with several. Raises :class:`~workbench.reading.decoding.LoadError`
-    saying what is wrong and what to do.
+    SQLite file or a PostgreSQL schema with several (on PostgreSQL an application's
+    name will do: ``table="ticketing"`` reads ``ticketing_events``). Raises
+    :class:`~workbench.reading.decoding.LoadError` saying what is wrong and what to do.
 
     >>> from workbench.samples import SAMPLE_TICKETING
     >>> open_history(SAMPLE_TICKETING, compressor="zlib")

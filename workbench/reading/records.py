@@ -7,6 +7,11 @@ stream id, version, topic and the stored ``state`` bytes (still compressed or
 encrypted if the store is). Nothing here imports an event's topic, so reading
 never runs the code that wrote the history.
 
+An SQLite file is read by :class:`SQLiteRecords`, a PostgreSQL URL by
+:class:`PostgresRecords` (both build Arrow batches from a few large values per
+batch, not a Python object per record); an application on any other store
+through its recorder (:class:`RecorderRecords`).
+
 >>> from workbench.examples.ticketing import Ticketing
 >>> from workbench.stores import open_app
 >>> from datetime import date
@@ -1041,7 +1046,9 @@ def open_records(
 ) -> RecordReader:
     """A reader for ``source``: an application, an SQLite path, or a store string.
 
-    For an SQLite file with more than one table of events, name the ``table``.
+    For an SQLite file with more than one table of events, name the ``table``; for a
+    PostgreSQL schema with several, name the table or its application
+    (``table="ticketing"`` for ``ticketing_events``).
     Raises :class:`~workbench.stores.StoreError` with what is wrong and what to do.
     """
     if isinstance(source, Application):
