@@ -20,7 +20,7 @@ import sys
 from types import TracebackType
 from typing import Literal
 
-from workbench.commands.discovery import is_library
+from workbench.code_reading import is_library
 
 Blame = Literal["refused", "error"]
 

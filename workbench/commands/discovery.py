@@ -2,8 +2,9 @@
 
 A *command* changes state; a *query* only reads. What decides is what the
 method does, not its name: its calls are followed (through the application's
-own methods, the functions and the classes of its modules, as the event-storming
-board follows them) to see whether it reaches ``save`` (or
+own methods, the functions and the classes of its modules, by
+:class:`workbench.code_reading.CodeReader`, as the event-storming board follows
+them) to see whether it reaches ``save`` (or
 ``collect_events``, ``events.put``) or a method that records an event (an
 ``@event`` method, ``trigger_event``, ``_create``, constructing an aggregate).
 ``balance(account_id)`` and ``request_possible_routes_for_cargo(...)`` are
@@ -26,13 +27,13 @@ from __future__ import annotations
 
 import ast
 import inspect
-import sys
-import textwrap
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any, TypeVar
 
+from eventsourcing.domain import BaseAggregate
+
+from workbench.code_reading import CodeReader, call_name, decorator_of
 from workbench.commands.fields import Field, convert_all
 from workbench.commands.parameters import (
     annotation_text,
@@ -59,6 +60,9 @@ QUERY_PREFIXES = (
 
 RECORDING_CALLS = frozenset({"save", "collect_events", "trigger_event", "_create"})
 """Calls that record events, whatever they are called on."""
+
+RECORDED_THROUGH = frozenset({("put", "events"), ("insert_events", "recorder")})
+"""(call, what it is called on) that record events: ``self.events.put(...)``."""
 
 _MARK = "__workbench_command__"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -167,7 +171,7 @@ def _public_methods(cls: type[Any]) -> dict[str, tuple[type[Any], Callable[..., 
 def decide(app_class: type[Any] | Any) -> dict[str, Decision]:
     """Every public method of an application, decided command or query, with the reason."""
     cls = app_class if isinstance(app_class, type) else type(app_class)
-    follower = _CallFollower(cls)
+    reader = CodeReader(cls)
     decisions: dict[str, Decision] = {}
     for name, (_, func) in _public_methods(cls).items():
         mark = getattr(func, _MARK, None)
@@ -175,7 +179,7 @@ def decide(app_class: type[Any] | Any) -> dict[str, Decision]:
             reason = "marked @command" if mark else "marked @not_a_command"
             decisions[name] = Decision(name, bool(mark), reason)
             continue
-        path = follower.path_to_recording(func)
+        path = _path_to_recording(reader, func)
         if path is None:
             query = _is_query_name(name)
             decisions[name] = Decision(
@@ -274,179 +278,39 @@ def _first_line(func: Callable[..., Any]) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-# --- following calls ------------------------------------------------------------
+def _path_to_recording(reader: CodeReader, func: Callable[..., Any]) -> list[str] | None:
+    """The names called on the way to recording (``[]``: none), or ``None`` if unreadable.
+
+    Nearest first: in each function reached, a recording call (``save``, ``events.put``
+    ...) counts before an ``@event`` method or an aggregate constructed.
+    """
+    readable = False
+    for site in reader.walk(func, reader.app):
+        readable = True
+        for call in site.calls:
+            recording = _recording(call)
+            if recording:
+                return [*site.path, recording]
+        for call in site.calls:
+            for callee in reader.callees(call, site):
+                if _records(callee.member):
+                    return [*site.path, call_name(call)]
+    return [] if readable else None
 
 
-def is_library(module_name: str, home: str) -> bool:
-    top = module_name.split(".")[0]
-    if top == home:
-        return False
-    if top in ("eventsourcing", "workbench", "builtins") or top in sys.stdlib_module_names:
-        return True
-    module = sys.modules.get(module_name)
-    path = getattr(module, "__file__", None) or ""
-    return "site-packages" in path or "dist-packages" in path
+def _recording(call: ast.Call) -> str:
+    """``save``, ``events.put`` ...: a call that records events, whatever it is called on."""
+    name = call_name(call)
+    if name in RECORDING_CALLS:
+        return name
+    callee = call.func
+    receiver = callee.value if isinstance(callee, ast.Attribute) else None
+    on = receiver.attr if isinstance(receiver, ast.Attribute) else getattr(receiver, "id", "")
+    return f"{on}.{name}" if (name, on) in RECORDED_THROUGH else ""
 
 
-def _modules_of(cls: type[Any]) -> list[ModuleType]:
-    """The modules of the application's classes and the modules whose names they import."""
-    found: list[ModuleType] = []
-    homes = [k for k in cls.__mro__ if not k.__module__.startswith(("eventsourcing", "builtins"))]
-    for klass in homes:
-        first = sys.modules.get(klass.__module__)
-        if first is None or first in found:
-            continue
-        home = first.__name__.split(".")[0]
-        found.append(first)
-        for value in vars(first).values():
-            module = (
-                value
-                if isinstance(value, ModuleType)
-                else sys.modules.get(getattr(value, "__module__", "") or "")
-            )
-            if module is not None and module not in found and not is_library(module.__name__, home):
-                found.append(module)
-    return found
-
-
-def _is_event_method(value: Any) -> bool:
-    return type(value).__name__ == "CommandMethodDecorator" and type(value).__module__.startswith(
-        "eventsourcing"
+def _records(member: Any) -> bool:
+    """An ``@event`` method, or an aggregate class (constructing it records its created event)."""
+    return decorator_of(member) is not None or (
+        isinstance(member, type) and issubclass(member, BaseAggregate)
     )
-
-
-def _is_aggregate_class(value: Any) -> bool:
-    return isinstance(value, type) and any(
-        k.__module__.startswith("eventsourcing") and k.__name__ == "BaseAggregate"
-        for k in value.__mro__
-    )
-
-
-@dataclass
-class _Call:
-    name: str
-    """The called name (``save``, ``lend``)."""
-    on: str
-    """What it is called on: ``self``, ``super``, a name (``Account``), ``events``, or ``""``."""
-
-
-def _calls(func: Any) -> list[_Call] | None:
-    """The calls in a function's source, or ``None`` when the source cannot be read."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(inspect.unwrap(func))))
-    except (OSError, TypeError, SyntaxError, ValueError, IndentationError):
-        return None
-    found = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        target = node.func
-        if isinstance(target, ast.Name):
-            found.append(_Call(target.id, ""))
-        elif isinstance(target, ast.Attribute):
-            owner = target.value
-            if isinstance(owner, ast.Name):
-                on = owner.id
-            elif isinstance(owner, ast.Call) and getattr(owner.func, "id", "") == "super":
-                on = "super"
-            elif isinstance(owner, ast.Attribute):
-                on = owner.attr
-            else:
-                on = "?"
-            found.append(_Call(target.attr, on))
-    return found
-
-
-class _CallFollower:
-    """Follows a method's calls by name to see whether it can record events."""
-
-    def __init__(self, cls: type[Any], depth: int = 8) -> None:
-        self.cls = cls
-        self.home = cls.__module__.split(".")[0]
-        self.depth = depth
-        self.methods: dict[str, list[Any]] = {}
-        self.functions: dict[str, list[Any]] = {}
-        for module in _modules_of(cls):
-            for attr, value in vars(module).items():
-                if inspect.isfunction(value) and value.__module__ == module.__name__:
-                    self.functions.setdefault(attr, []).append(value)
-                elif isinstance(value, type) and value.__module__ == module.__name__:
-                    for klass in value.__mro__:
-                        if klass.__module__.startswith(("eventsourcing", "builtins")):
-                            continue
-                        for name, member in vars(klass).items():
-                            self.methods.setdefault(name, []).append(member)
-
-    def _own(self, name: str) -> list[Any]:
-        try:
-            member = inspect.getattr_static(self.cls, name)
-        except AttributeError:
-            return []
-        return [member]
-
-    def path_to_recording(self, func: Any) -> list[str] | None:
-        """The names leading to a recording call (``[]``: none), or ``None`` if unreadable."""
-        first = _calls(func)
-        if first is None:
-            return None
-        seen: set[int] = {id(func)}
-        work: list[tuple[list[_Call], list[str]]] = [(first, [])]
-        while work:
-            calls, path = work.pop(0)
-            if len(path) > self.depth:
-                continue
-            for call in calls:
-                found = self._records(call, path)
-                if found is not None:
-                    return found
-            for call in calls:
-                for target in self._targets(call, func):
-                    if id(target) in seen:
-                        continue
-                    seen.add(id(target))
-                    if target is _RECORDS or _is_event_method(target):
-                        return [*path, call.name]
-                    inner = _calls(target)
-                    if inner:
-                        work.append((inner, [*path, call.name]))
-        return []
-
-    def _records(self, call: _Call, path: list[str]) -> list[str] | None:
-        if call.name in RECORDING_CALLS:
-            return [*path, call.name]
-        if (call.name, call.on) in (("put", "events"), ("insert_events", "recorder")):
-            return [*path, f"{call.on}.{call.name}"]
-        return None
-
-    def _targets(self, call: _Call, func: Any) -> Iterable[Any]:
-        """What a call may run: functions and methods to follow, event methods, classes."""
-        candidates: list[Any] = []
-        if call.on in ("self", "cls", "super"):
-            candidates = self._own(call.name)
-        elif call.on == "":
-            found = getattr(func, "__globals__", {}).get(call.name)
-            candidates = [found] if found is not None else self.functions.get(call.name, [])
-        else:
-            owner = getattr(func, "__globals__", {}).get(call.on)
-            if isinstance(owner, type | ModuleType):
-                try:
-                    candidates = [inspect.getattr_static(owner, call.name)]
-                except AttributeError:
-                    candidates = []
-            if not candidates:
-                candidates = self.methods.get(call.name, []) + self.functions.get(call.name, [])
-        out = []
-        for c in candidates:
-            if isinstance(c, staticmethod | classmethod):
-                c = c.__func__
-            if _is_aggregate_class(c):
-                out.append(_RECORDS)  # constructing an aggregate records its created event
-            elif _is_event_method(c) or (
-                inspect.isfunction(c) and not is_library(c.__module__, self.home)
-            ):
-                out.append(c)
-        return out
-
-
-_RECORDS: Any = object()
-"""What constructing an aggregate leads to: its created event is recorded."""

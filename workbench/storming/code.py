@@ -21,15 +21,16 @@ a process application's ``policy``             its ``singledispatchmethod`` regi
                                                its ``if isinstance(event, C):`` branches
 =============================================  =============================================
 
-A command leads to the events it can record by following its calls: the
-application's own methods (``self.x()``), aggregate methods (through a variable whose
-class the code states, else any aggregate method of that name), aggregate
-constructors, event classes and module functions, each name resolved in the module of
-the function that uses it.
+A command leads to the events it can record by following its calls (as the command
+panel does, through :class:`workbench.code_reading.CodeReader`): the application's own
+methods (``self.x()``, ``super().x()``), aggregate methods (through a variable whose
+class the code states, else any method of that name of the application's classes:
+aggregates, helper objects), aggregate constructors, event classes and module
+functions, each name resolved in the module of the function that uses it.
 
 Limits: calls through ``getattr``, lambdas, or objects built at run time are not
-followed; a variable of unknown class is matched by method name against every
-aggregate of the application.
+followed; a variable of unknown class is matched by method name against every class
+of the application's modules.
 """
 
 from __future__ import annotations
@@ -37,12 +38,10 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
-import sys
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, singledispatchmethod
-from types import ModuleType
 from typing import Any
 
 from eventsourcing.application import Application
@@ -54,16 +53,16 @@ from eventsourcing.domain import (
     DomainEvent,
 )
 
-from workbench.storming._source import (
+from workbench.code_reading import (
     UNKNOWN,
+    Callee,
+    CodeReader,
     calls,
+    decorator_of,
     function_node,
     hints,
     is_user_code,
-    is_user_module,
     isinstance_branches,
-    local_types,
-    raw_member,
     resolve,
     unwrap_class,
 )
@@ -76,9 +75,6 @@ BASE_EVENT_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic"}
 )
 """Fields every eventsourcing event has; an event's detail lists the others."""
-
-MAX_DEPTH = 8
-"""How many calls deep a command is followed."""
 
 
 @dataclass(frozen=True, order=True)
@@ -155,36 +151,11 @@ def is_event_class(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, DomainEvent | CanMutateAggregate)
 
 
-def modules_of(app_class: type[Any]) -> list[ModuleType]:
-    """The application's module, its bases' modules, and the modules whose names it imports."""
-    names = [app_class.__module__]
-    names += [klass.__module__ for klass in app_class.__mro__ if is_user_code(klass)]
-    for value in list(vars(sys.modules[app_class.__module__]).values()):
-        names.append(
-            value.__name__ if isinstance(value, ModuleType) else getattr(value, "__module__", "")
-        )
-    found: list[ModuleType] = []
-    for name in dict.fromkeys(names):
-        module = sys.modules.get(name or "")
-        if module is not None and (name == app_class.__module__ or is_user_module(name)):
-            found.append(module)
-    return found
-
-
 def created_event_classes(aggregate: type[Any]) -> list[type[Any]]:
     """The created-event class eventsourcing chose for an aggregate class (or the candidates)."""
     from eventsourcing.domain import _created_event_classes as registry
 
     return list(registry.get(aggregate, []))
-
-
-def decorator_of(value: Any) -> CommandMethodDecorator | None:
-    """The ``@event`` decorator of a method (or of a property's setter)."""
-    if isinstance(value, CommandMethodDecorator):
-        return value
-    if isinstance(value, property) and isinstance(value.fset, CommandMethodDecorator):
-        return value.fset
-    return None
 
 
 def decorated_event_name(decorator: CommandMethodDecorator) -> str:
@@ -252,17 +223,10 @@ class AppCode:
 
     def __init__(self, app: AppClass) -> None:
         self.app = app
-        self.modules = modules_of(app)
-        self.aggregate_classes: list[type[BaseAggregate[Any]]] = []
-        for module in self.modules:
-            for value in vars(module).values():
-                if (
-                    isinstance(value, type)
-                    and issubclass(value, BaseAggregate)
-                    and value.__module__ == module.__name__
-                    and value not in self.aggregate_classes
-                ):
-                    self.aggregate_classes.append(value)
+        self.reader = CodeReader(app)
+        """The application's modules and classes, and where its calls lead."""
+        self.modules = self.reader.modules
+        self.aggregate_classes = self.reader.aggregate_classes
         self.projectors = self._projectors()
         """(projector function, the state class it returns) for functional aggregates."""
         self.states = self._functional_states()
@@ -407,33 +371,20 @@ class AppCode:
         is noted in :attr:`Reach.commands` and not followed: its events are its own.
         """
         result = Reach()
-        if body is None:
-            node = function_node(func)
-            if node is None:
-                return result
-            body = node.body
-        work = [(body, func, owner, 0)]
-        seen = {id(func)}
-        while work:
-            body, func, owner, depth = work.pop()
-            scope = func.__globals__
-            local = local_types(body, func, owner)
-            for call in calls(body):
-                command = self._own_command(call, owner)
+        for site in self.reader.walk(func, owner, body):
+            for call in site.calls:
+                command = self._own_command(call, site.owner)
                 if command:
                     result.commands.add(command)
                     if stop_at_commands:
+                        site.stop(call)
                         continue
                 if _is_trigger(call):
-                    event_cls = resolve(_event_argument(call), scope, owner, local)
+                    event_cls = site.resolve(_event_argument(call))
                     if is_event_class(event_cls):
-                        result.events.add(self.ref_of(event_cls, owner))
-                for target, target_owner in self._callees(call, scope, owner, local):
-                    for next_func, next_owner in self._follow(target, target_owner, result):
-                        node = function_node(next_func)
-                        if id(next_func) not in seen and depth < MAX_DEPTH and node is not None:
-                            seen.add(id(next_func))
-                            work.append((node.body, next_func, next_owner, depth + 1))
+                        result.events.add(self.ref_of(event_cls, site.owner))
+                for callee in self.reader.callees(call, site):
+                    self._note(callee, result)
         return result
 
     def _own_command(self, call: ast.Call, owner: type[Any] | None) -> str:
@@ -449,68 +400,23 @@ class AppCode:
             return callee.attr
         return ""
 
-    def _callees(
-        self,
-        call: ast.Call,
-        scope: dict[str, Any],
-        owner: type[Any] | None,
-        local: dict[str, type[Any]],
-    ) -> Iterator[tuple[Any, type[Any] | None]]:
-        """The objects a call may reach, each with the class it was found on."""
-        callee = call.func
-        if isinstance(callee, ast.Name):
-            target = resolve(callee, scope, owner, local)
-            if target is not UNKNOWN:
-                yield target, target if isinstance(target, type) else None
-            return
-        if not isinstance(callee, ast.Attribute):
-            return
-        receiver = resolve(callee.value, scope, owner, local)
-        if isinstance(receiver, type):
-            member = raw_member(receiver, callee.attr)
-            if member is not UNKNOWN:
-                yield member, receiver
-        elif isinstance(receiver, ModuleType):
-            member = getattr(receiver, callee.attr, UNKNOWN)
-            if member is not UNKNOWN:
-                yield member, member if isinstance(member, type) else None
-        else:  # a receiver of unknown class: any aggregate method of that name
-            for aggregate in self.aggregate_classes:
-                member = vars(aggregate).get(callee.attr, UNKNOWN)
-                if member is not UNKNOWN:
-                    yield member, aggregate
-
-    def _follow(
-        self, member: Any, owner: type[Any] | None, result: Reach
-    ) -> Iterator[tuple[Callable[..., Any], type[Any] | None]]:
-        """Note what a reached member records; yield the functions to follow into."""
+    def _note(self, callee: Callee, result: Reach) -> None:
+        """Note the events a reached member records: an ``@event`` method, a constructor."""
+        member, owner = callee.member, callee.owner
         decorator = decorator_of(member)
-        if decorator is not None and owner is not None:
-            name = decorated_event_name(decorator)
-            event_cls = getattr(owner, name, None)
-            if isinstance(event_cls, type):
-                result.events.add(self.ref_of(event_cls, owner))
-            else:
-                result.events.add(EventRef(owner.__name__, f"{owner.__name__}.{name}"))
-            if decorator.decorated_func.__name__ != "__init__":
-                yield decorator.decorated_func, owner
-            return
-        if isinstance(member, classmethod | staticmethod):
-            member = member.__func__
-        if inspect.ismethod(member):
-            if isinstance(member.__self__, type):
-                owner = member.__self__
-            member = member.__func__
-        if isinstance(member, type) and issubclass(member, BaseAggregate):
+        if decorator is not None:
+            if owner is not None:
+                name = decorated_event_name(decorator)
+                event_cls = getattr(owner, name, None)
+                if isinstance(event_cls, type):
+                    result.events.add(self.ref_of(event_cls, owner))
+                else:
+                    result.events.add(EventRef(owner.__name__, f"{owner.__name__}.{name}"))
+        elif isinstance(member, type) and issubclass(member, BaseAggregate):
             for created in created_event_classes(member)[:1]:
                 result.events.add(self.ref_of(getattr(member, created.__name__), member))
-            init = vars(member).get("__init__")
-            if inspect.isfunction(init) and is_user_code(init):
-                yield init, member
         elif is_event_class(member):
             result.events.add(self.ref_of(member, owner))
-        elif inspect.isfunction(member) and is_user_code(member):
-            yield member, owner
 
     def policies(self) -> list[PolicyInfo]:
         """The reactions of a process application's ``policy``, one per event it follows."""

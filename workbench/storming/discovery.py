@@ -27,8 +27,8 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.system import Runner, System
 
+from workbench.code_reading import raw_member
 from workbench.reading.decoding import short_name
-from workbench.storming._source import raw_member
 from workbench.storming.board import Board, Sticky
 from workbench.storming.code import AppClass, AppCode, EventRef, PolicyInfo, Reach, event_detail
 
