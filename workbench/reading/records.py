@@ -503,6 +503,9 @@ class PostgresRecords:
         except psycopg.Error as e:
             conn.close()
             raise LoadError(f"cannot read {self.description}: {' '.join(str(e).split())}") from None
+        except BaseException:
+            conn.close()  # in the middle of something: not to be used again
+            raise
         with self._lock:
             self._idle.append(conn)
 
