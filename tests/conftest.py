@@ -27,6 +27,12 @@ def _postgres_url_or_skip() -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """The project's PostgreSQL server (a superuser's URL), or a skip saying how to start it."""
+    return _postgres_url_or_skip()
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A URL to a fresh, empty schema on the project's PostgreSQL server."""

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from conftest import _postgres_url_or_skip
 
 from workbench import classroom
 from workbench.cli import main
@@ -29,8 +28,8 @@ def _name() -> str:
 
 
 @pytest.fixture(scope="module")
-def admin_url() -> str:
-    return _postgres_url_or_skip()
+def admin_url(postgres_server_url: str) -> str:
+    return postgres_server_url
 
 
 @pytest.fixture(scope="module")
