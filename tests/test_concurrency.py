@@ -17,9 +17,10 @@ without that lock, and a follower does pass over a late commit (a strict xfail
 below, until the PostgreSQL reader reads only what no open transaction can
 still fill in).
 
-On SQLite, writes are serialized by the database lock. The last test shows
-events lost when a reader runs in the same process as a writer (a strict xfail
-until ``workbench.stores`` stops opening the file with a plain ``open()``).
+On SQLite, writes are serialized by the database lock. The last test holds a
+reader in the same process as a writer: events were lost while
+``workbench.stores`` read the file's header through a descriptor of its own
+(closing it dropped the process's SQLite locks; see ``stores.read_header``).
 """
 
 from __future__ import annotations
@@ -338,14 +339,6 @@ def test_postgres_with_db_functions_a_follower_does_not_skip_a_late_commit(
 # SQLite: reading the file beside a writer in the same process ----------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="workbench.stores opens the SQLite file with open() to read its header "
-    "(_wal_without_log, sqlite_event_tables); closing that descriptor drops every POSIX "
-    "lock this process holds on the file, so another process's close deletes the WAL "
-    "under this process's connection",
-)
 def test_sqlite_reading_the_file_beside_a_writer_keeps_the_writer_safe(tmp_path: Path) -> None:
     store = str(tmp_path / "events.sqlite")
     (conference,), _ = conferences(store, ("ONE",))

@@ -143,12 +143,49 @@ def _wal_without_log(path: Path) -> bool:
     as immutable, it is read as it is, and no ``-wal``/``-shm`` files are
     left beside it, as they would be by a read-only connection.
     """
+    if Path(f"{path}-wal").exists():
+        return False
     try:
-        with path.open("rb") as f:
-            header = f.read(20)
-        return header[18:20] == b"\x02\x02" and not Path(f"{path}-wal").exists()
+        header = read_header(path, 20)
     except OSError:
         return False
+    return header[18:20] == b"\x02\x02"
+
+
+def read_header(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a file, read without dropping this process's SQLite locks.
+
+    POSIX locks belong to a process and a file: closing *any* descriptor of the
+    file drops every lock the process holds on it, SQLite's own connections'
+    included (another process may then delete the write-ahead log under them
+    and events are lost). So when this process already has the file open, its
+    bytes are read through that descriptor (``pread`` moves no offset) and no
+    descriptor is closed; otherwise no connection here holds a lock on it and
+    a descriptor of our own is opened and closed.
+    """
+    found = _open_descriptor(path)
+    if found is not None:
+        return os.pread(found, size, 0)
+    with path.open("rb") as f:
+        return f.read(size)
+
+
+def _open_descriptor(path: Path) -> int | None:
+    """A descriptor this process already has open on ``path``'s file, or ``None``."""
+    try:
+        target = path.stat()
+        names = os.listdir("/dev/fd")  # Linux and macOS; elsewhere locks are per handle
+    except OSError:
+        return None
+    for name in names:
+        try:
+            fd = int(name)
+            st = os.fstat(fd)
+        except (ValueError, OSError):
+            continue
+        if st.st_ino == target.st_ino and st.st_dev == target.st_dev:
+            return fd
+    return None
 
 
 def _writable(path: Path) -> bool:
@@ -397,8 +434,7 @@ def sqlite_event_tables(path: str | Path) -> list[str]:
             )
         if path.is_dir():
             raise StoreError(f"{path} is a folder; name the .sqlite file inside it")
-        with path.open("rb") as f:
-            header = f.read(len(SQLITE_HEADER))
+        header = read_header(path, len(SQLITE_HEADER))
     except OSError as e:
         raise StoreError(f"cannot read {path}: {e.strerror or e}") from None
     if header and header != SQLITE_HEADER:
