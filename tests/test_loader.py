@@ -573,9 +573,12 @@ def test_unknown_topic_and_unknown_encoding(tmp_path: Path) -> None:
     assert pd.isna(df.timestamp[2])
 
 
-def test_a_store_string_for_postgres_needs_the_application() -> None:
-    with pytest.raises(LoadError, match="open the application"):
-        load_events("postgresql://u:p@localhost:5432/db")
+def test_a_postgres_url_without_a_server_says_why_and_what_to_check() -> None:
+    # PostgreSQL histories are read by URL (tests/test_postgres_reading.py); no server here
+    with pytest.raises(
+        LoadError, match=r"cannot connect(.|\n)*Connection refused(.|\n)*check the user"
+    ):
+        load_events("postgresql://u:p@127.0.0.1:1/db")
 
 
 def test_empty_store(tmp_path: Path) -> None:
