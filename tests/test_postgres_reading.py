@@ -30,6 +30,7 @@ from workbench.examples.ticketing.processes import PURCHASE
 from workbench.examples.ticketing.readmodels import TicketsRemaining
 from workbench.processes import ProcessRun
 from workbench.reading import open_history, open_records
+from workbench.reading.records import PostgresRecords, RecorderRecords
 from workbench.stores import StoreError, open_app, parse_store
 
 pytestmark = pytest.mark.postgres
@@ -108,10 +109,19 @@ def test_streams_filter_by_url(sales: tuple[Ticketing, str, UUID]) -> None:
 # --- the record reader -----------------------------------------------------------
 
 
+def test_an_application_on_postgres_is_read_by_sql_too(sales: tuple[Ticketing, str, UUID]) -> None:
+    # one way in: the app's own table, read as its URL is, not row by row through the mapper
+    app, url, _ = sales
+    reader = open_records(app)
+    assert isinstance(reader, PostgresRecords)
+    assert "ticketing_events" in reader.description and "workbench:" not in reader.description
+    assert reader.tail(5) == open_records(url).tail(5)
+
+
 def test_the_reader_implements_the_whole_protocol(sales: tuple[Ticketing, str, UUID]) -> None:
     app, url, _ = sales
     reader = open_records(url)
-    through_app = open_records(app)
+    through_app = RecorderRecords("the recorder", app)  # the library's own route
     top = through_app.max_position()
     assert reader.max_position() == top
     assert reader.sqlite_path is None

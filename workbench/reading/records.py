@@ -775,6 +775,28 @@ def _postgres_records(store: Store, table: str | None) -> PostgresRecords:
     )
 
 
+def _postgres_records_of(app: Application[Any]) -> PostgresRecords:
+    """The events table of an application on PostgreSQL, read by SQL as a URL would be."""
+    recorder: Any = app.recorder
+    datastore = recorder.datastore
+    given = dict(getattr(datastore.pool, "kwargs", None) or {})
+    connect = {
+        key: given[key]
+        for key in ("dbname", "host", "port", "user", "password")
+        if given.get(key) not in (None, "")
+    }
+    connect["connect_timeout"] = 5
+    schema = str(datastore.schema or "public")
+    table = str(recorder.events_table_name)
+    return PostgresRecords(
+        f"{app.name} in PostgreSQL table {schema}.{table} on "
+        f"{connect.get('host', 'localhost')}:{connect.get('port', 5432)}",
+        connect,
+        schema,
+        table,
+    )
+
+
 class ArrowBatch:
     """A batch of raw records as Arrow columns (see :func:`arrow_batches`).
 
@@ -1066,6 +1088,8 @@ def open_records(
                 return SQLiteRecords(f"{source.name} (in-memory SQLite)", None, table_name, source)
             path = sqlite_file_named(db_name)
             return SQLiteRecords(f"{source.name} in {path}", path, table_name)
+        if name.startswith("Postgres") and hasattr(recorder, "events_table_name"):
+            return _postgres_records_of(source)
         return RecorderRecords(f"{source.name} ({name})", source)
     store = parse_store(source)
     if store.kind == "sqlite" and store.path is not None:
