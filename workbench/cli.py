@@ -18,8 +18,11 @@ Event-Driven Development Workbench: jobs for the command line.
 
 Jobs:
   classroom  set up a shared PostgreSQL store for a workshop (instructor and attendee roles)
+  export     write a notebook, run, as one static HTML page (a handout), offline
   generate   write a seeded, believable ticket-sales history into a store
   info       say what a store holds (how many events, of which types)
+  lab        JupyterLab on the notebooks, set up with Python alone (what make lab runs)
+  reset      put the committed sample history back in your workspace (var/workspace/)
   sample     rebuild the committed sample history in data/sample/
   voila      show a notebook as a dashboard (Voila), offline
 
@@ -84,6 +87,29 @@ def _sample(args: argparse.Namespace) -> int:
     return status
 
 
+def _reset(args: argparse.Namespace) -> int:
+    from workbench.samples import SAMPLE_DIR, reset_plan, reset_workspace
+
+    folder, files = reset_plan(args.folder)
+    if files:
+        print(f"workbench reset: in {folder} this removes, with every event recorded there:")
+        for f in files:
+            print(f"  {f.name}  ({f.stat().st_size:,} bytes)")
+    else:
+        print(f"workbench reset: {folder} holds no workspace files yet; nothing is removed")
+    print(f"and copies the committed sample ({SAMPLE_DIR}) there; other files are left alone.")
+    if files and not args.yes:
+        if not sys.stdin.isatty():
+            print("workbench reset: nothing changed; pass --yes to do it", file=sys.stderr)
+            return 1
+        if input("Reset the workspace? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("workbench reset: nothing changed")
+            return 1
+    reset_workspace(folder)
+    print(f"workbench reset: {folder} holds the sample history again")
+    return 0
+
+
 def _info(args: argparse.Namespace) -> int:
     from collections import Counter
 
@@ -112,6 +138,33 @@ def _classroom(args: argparse.Namespace) -> int:
         return 0
     room = classroom.set_up(args.admin_url, args.name, host=args.host)
     print(room.report())
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from workbench.lab import prepare_lab, run_lab
+
+    plan = prepare_lab(
+        args.notebooks,
+        workspace_dir=args.workspace,
+        host=args.host,
+        port=args.port,
+        browser=args.browser,
+    )
+    if args.dry_run:
+        print(f"notebooks: {plan.notebooks}")
+        print(f"workspace: {plan.workspace}")
+        print(f"kernel:    {plan.kernel}")
+        print(plan.command_line())
+        return 0
+    return run_lab(plan)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from workbench.handouts import export_notebook
+
+    page = export_notebook(args.notebook, args.output)
+    print(f"wrote {page}")
     return 0
 
 
@@ -157,6 +210,21 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("store", help="an SQLite file")
     info.set_defaults(run=_info)
 
+    reset = jobs.add_parser(
+        "reset",
+        help="put the committed sample history back in your workspace",
+        description=(
+            "Replace the workspace's ticketing.sqlite and sponsorship.sqlite (and their "
+            "SQLite journals) with the committed sample in data/sample/: every event recorded "
+            "there is lost. Asks first (or pass --yes). Refused while a kernel has them open. "
+            "The workspace is --folder, else WORKBENCH_WORKSPACE, else var/workspace/ "
+            "(what make lab uses)."
+        ),
+    )
+    reset.add_argument("--folder", help="the workspace folder (default: var/workspace/)")
+    reset.add_argument("--yes", action="store_true", help="do it without asking")
+    reset.set_defaults(run=_reset)
+
     sample = jobs.add_parser(
         "sample",
         help="rebuild the committed sample history",
@@ -200,6 +268,46 @@ def build_parser() -> argparse.ArgumentParser:
     voila.add_argument("notebook", help="a .ipynb file or a folder")
     voila.add_argument("--port", type=int, default=8866, help="port (default 8866)")
     voila.set_defaults(run=_voila)
+
+    lab = jobs.add_parser(
+        "lab",
+        help="JupyterLab on the notebooks, set up with Python alone",
+        description=(
+            "Prepare your workspace (the sample history, copied once), register this Python "
+            "as the python3 kernel, then start JupyterLab on the notebooks, offline (no news, "
+            "no update checks). The notebooks are the checkout's notebooks/ when the "
+            "workbench runs from a clone; an installed package has none: pass --notebooks. "
+            "make lab runs this job."
+        ),
+    )
+    lab.add_argument("--notebooks", help="the notebooks folder (default: the checkout's)")
+    lab.add_argument(
+        "--workspace",
+        help="your store's folder (default: $WORKBENCH_WORKSPACE, else var/workspace/ "
+        "beside the notebooks folder)",
+    )
+    lab.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    lab.add_argument("--port", type=int, default=8888, help="port (default 8888)")
+    lab.add_argument("--browser", action="store_true", help="open a browser tab")
+    lab.add_argument(
+        "--dry-run", action="store_true", help="prepare, print the command, start nothing"
+    )
+    lab.set_defaults(run=_lab)
+
+    export = jobs.add_parser(
+        "export",
+        help="write a notebook, run, as one static HTML page (a handout), offline",
+        description=(
+            "Run a copy of a notebook (on a fresh copy of the sample history) and write it "
+            "as one HTML page with its outputs; charts are drawn in as SVG. The page loads "
+            "nothing from the internet; interactive widgets show their last state or a note."
+        ),
+    )
+    export.add_argument("notebook", help="a .ipynb file")
+    export.add_argument(
+        "-o", "--output", help="the page to write (default: NOTEBOOK's name .html, here)"
+    )
+    export.set_defaults(run=_export)
     return parser
 
 
