@@ -21,6 +21,7 @@ DRAWS: dict[str, tuple[int, int]] = {
     "04-projections.ipynb": (3, 0),  # projection view, sponsor pipeline, sales
     "05-process-managers.ipynb": (0, 1),  # the process stepper's state diagram
     "06-event-storming.ipynb": (0, 2),  # storming boards
+    "07-your-own-history.ipynb": (4, 0),  # funnel, time to pay, discount codes, cohorts
 }
 """The altair charts and diagrams each notebook draws, at least.
 
