@@ -9,15 +9,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-installed
 HOST ?= 127.0.0.1
 PORT ?= 8888
-ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 WORKSPACE := $(CURDIR)/var/workspace
 
 .PHONY: lab test setup system lint typecheck unit notebooks browser postgres clean
 
 lab: setup
-	WORKBENCH_WORKSPACE=$(WORKSPACE) $(VENV)/bin/jupyter lab --no-browser --ip=$(HOST) --port=$(PORT) $(ROOT_FLAG) \
-		--ServerApp.root_dir=$(CURDIR)/notebooks --LabApp.news_url=None \
-		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+# the project's JupyterLab settings first (no news prompt): workbench/presenter.py
+	$(PY) -m workbench.presenter >/dev/null
+# the same job as on a laptop without make: workbench/lab.py (offline flags, --allow-root as root)
+	$(VENV)/bin/workbench lab --host=$(HOST) --port=$(PORT) --workspace=$(WORKSPACE) \
+		--notebooks=$(CURDIR)/notebooks
 
 test: setup system
 	@WORKBENCH_TEST_POSTGRES_URL=$$(bash scripts/postgres.sh) && export WORKBENCH_TEST_POSTGRES_URL \

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from uuid import UUID
 
@@ -10,6 +12,7 @@ import pytest
 import workbench as wb
 from workbench.cli import main
 from workbench.examples.ticketing import Ticketing
+from workbench.presenter import lab_settings_dir, present, presenter_css, write_lab_settings
 from workbench.samples import (
     SAMPLE_TICKETING,
     WORKSPACE_ENV,
@@ -93,3 +96,90 @@ def test_reset_job_says_a_file_is_open(
         assert "workbench reset:" in capsys.readouterr().err
     finally:
         app.close()
+
+
+# -- the JupyterLab settings: no news prompt --------------------------------------------------
+
+
+NOTIFICATION = "@jupyterlab/apputils-extension:notification"
+
+
+def test_lab_settings_switch_the_news_prompt_off(tmp_path: Path) -> None:
+    path = write_lab_settings(tmp_path)
+    assert path == tmp_path / "overrides.json"
+    assert json.loads(path.read_text())[NOTIFICATION] == {
+        "fetchNews": "false",  # JupyterLab asks about news only while this is "none"
+        "checkForUpdates": False,
+    }
+
+
+def test_lab_settings_keep_what_the_file_had(tmp_path: Path) -> None:
+    (tmp_path / "overrides.json").write_text(
+        json.dumps({"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}})
+    )
+    settings = json.loads(write_lab_settings(tmp_path).read_text())
+    assert settings["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}
+    assert settings[NOTIFICATION]["fetchNews"] == "false"
+
+
+def test_jupyterlab_reads_the_settings_as_its_defaults(tmp_path: Path) -> None:
+    """What JupyterLab's settings API serves: the schema's defaults, overridden."""
+    settings_utils = pytest.importorskip("jupyterlab_server.settings_utils")
+    schemas = Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas"
+    if not (schemas / "@jupyterlab" / "apputils-extension" / "notification.json").exists():
+        pytest.skip("JupyterLab's schemas are not installed here")
+    write_lab_settings(tmp_path)
+    overrides, error = settings_utils._get_overrides(str(tmp_path))
+    assert not error
+    found, _ = settings_utils.get_settings(
+        str(tmp_path), str(schemas), str(tmp_path / "user"), overrides=overrides
+    )
+    plugin = next(s for s in found["settings"] if s["id"] == NOTIFICATION)
+    assert plugin["schema"]["properties"]["fetchNews"]["default"] == "false"
+    assert plugin["schema"]["properties"]["checkForUpdates"]["default"] is False
+
+
+def test_lab_settings_dir_is_jupyterlabs_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JUPYTERLAB_DIR", raising=False)
+    assert lab_settings_dir() == Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
+    monkeypatch.setenv("JUPYTERLAB_DIR", "/somewhere/lab")
+    assert lab_settings_dir() == Path("/somewhere/lab/settings")
+
+
+# -- presenter mode -----------------------------------------------------------------------
+
+
+def test_presenter_css_scales_widgets_diagrams_and_charts() -> None:
+    css = presenter_css(1.75)
+    for name in (
+        ".jupyter-widgets",  # every ipywidgets view: stream viewer, projection view, ...
+        ".wb-storming",
+        ".workbench-process-run",
+        ".wb-projection-run",
+        'svg[role="img"]',  # the state-machine diagram
+        ".vega-embed",  # altair charts
+    ):
+        assert name in css
+    assert "zoom: 1.75" in css
+    assert "--jp-code-font-size: 22.75px" in css
+    assert presenter_css(1) == ""
+
+
+def test_presenter_css_refuses_a_silly_scale() -> None:
+    with pytest.raises(ValueError, match="present\\(False\\)"):
+        presenter_css(15)
+
+
+def test_present_then_present_false(monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[tuple[str, str]] = []
+
+    def display(obj: object, display_id: str) -> None:
+        shown.append((display_id, obj._repr_html_()))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr("IPython.display.display", display)
+    present(1.5)
+    present(False)
+    (first_id, on), (second_id, off) = shown
+    assert first_id == second_id  # the same display: the later call updates the earlier
+    assert "zoom: 1.5" in on and "<style" in on
+    assert "zoom" not in off and "off" in off
