@@ -206,3 +206,12 @@ def test_static_widgets_keep_last_state_or_leave_a_note() -> None:
     assert "<b>42 events</b>" in box["text/html"] and "a &lt; b" in box["text/html"]
     assert "IntSliderModel" in slider["text/html"] and "run the notebook" in slider["text/html"]
     assert "widgets" not in nb.metadata
+
+
+def test_lab_without_the_sample_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(lab, "SAMPLE_TICKETING", tmp_path / "absent.sqlite")
+    assert main(["lab", "--dry-run", "--workspace", str(tmp_path / "ws")]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert "pip install -e ." in line and not (tmp_path / "ws").exists()

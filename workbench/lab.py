@@ -9,7 +9,10 @@
 2. register this Python as the ``python3`` kernel ("Python 3 (workbench)") in
    this environment (``ipykernel install --sys-prefix``; per user when that
    folder is not writable);
-3. start JupyterLab (``python -m jupyter lab``) on the notebooks on 127.0.0.1,
+3. write the project's JupyterLab settings (no news prompt:
+   :func:`workbench.presenter.write_lab_settings`; skipped when this
+   environment's folder is not writable);
+4. start JupyterLab (``python -m jupyter lab``) on the notebooks on 127.0.0.1,
    without news or update checks (nothing leaves the machine), and without
    opening a browser unless ``--browser`` is given.
 
@@ -17,7 +20,9 @@ Which notebooks: those of the checkout the package runs from (``notebooks/``
 beside the ``workbench`` package, as an editable install or ``python -m
 workbench.cli`` from a clone has it). A package installed from a wheel has no
 notebooks: pass ``--notebooks PATH`` (a clone's or an unpacked copy's
-``notebooks/`` folder).
+``notebooks/`` folder). Such a package has no sample history either
+(``data/sample/`` is not package data), so the way onto a laptop is a clone
+and ``pip install -e .``; ``workbench lab`` says so when the sample is missing.
 
 >>> command = lab_command(Path("nb"), port=9999)
 >>> command[1:3], "--ServerApp.port=9999" in command, "--no-browser" in command
@@ -26,6 +31,7 @@ notebooks: pass ``--notebooks PATH`` (a clone's or an unpacked copy's
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -33,7 +39,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.samples import WORKSPACE_ENV, workspace
+from workbench.samples import SAMPLE_TICKETING, WORKSPACE_ENV, workspace
 
 __all__ = [
     "CHECKOUT_NOTEBOOKS",
@@ -146,6 +152,11 @@ def prepare_lab(
     ``var/workspace/`` beside the notebooks folder.
     """
     folder = find_notebooks(notebooks)
+    if not SAMPLE_TICKETING.is_file():
+        raise FileNotFoundError(
+            f"the sample history is not installed ({SAMPLE_TICKETING} is missing): it lives "
+            "in the project's data/sample/; install from a clone with pip install -e ."
+        )
     chosen = workspace_dir or os.environ.get(WORKSPACE_ENV) or folder.parent / "var" / "workspace"
     env = dict(os.environ)
     env[WORKSPACE_ENV] = str(Path(chosen).expanduser().resolve())
@@ -158,6 +169,10 @@ def prepare_lab(
             del os.environ[WORKSPACE_ENV]
         else:
             os.environ[WORKSPACE_ENV] = previous
+    from workbench.presenter import write_lab_settings
+
+    with contextlib.suppress(PermissionError):  # a system Python: JupyterLab's defaults
+        write_lab_settings()
     return LabPlan(
         command=lab_command(folder, host=host, port=port, browser=browser),
         env=env,
