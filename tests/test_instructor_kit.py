@@ -183,3 +183,17 @@ def test_present_then_present_false(monkeypatch: pytest.MonkeyPatch) -> None:
     assert first_id == second_id  # the same display: the later call updates the earlier
     assert "zoom: 1.5" in on and "<style" in on
     assert "zoom" not in off and "off" in off
+
+
+# -- INSTRUCTOR.md ------------------------------------------------------------------------
+
+
+def test_instructor_guide_python_blocks_run() -> None:
+    """The replay demo and the presenter lines of INSTRUCTOR.md run as written."""
+    guide = (Path(__file__).resolve().parents[1] / "INSTRUCTOR.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in guide.split("```python\n")[1:]]
+    assert len(blocks) >= 2
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, "INSTRUCTOR.md", "exec"), namespace)
+    assert namespace["damage"] is not None and len(namespace["damage"]) > 0  # type: ignore[arg-type]
