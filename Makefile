@@ -14,8 +14,6 @@ WORKSPACE := $(CURDIR)/var/workspace
 .PHONY: lab test setup system lint typecheck unit notebooks browser postgres clean
 
 lab: setup
-# the project's JupyterLab settings first (no news prompt): workbench/presenter.py
-	$(PY) -m workbench.presenter >/dev/null
 # the same job as on a laptop without make: workbench/lab.py (offline flags, --allow-root as root)
 	$(VENV)/bin/workbench lab --host=$(HOST) --port=$(PORT) --workspace=$(WORKSPACE) \
 		--notebooks=$(CURDIR)/notebooks
