@@ -107,6 +107,10 @@ def test_outcomes_say_how_each_stream_ended(orders: pd.DataFrame) -> None:
         "c": PAID,
         "d": "open",
     }
+    plain = orders.astype({"event_type": str})  # event types as plain strings, not categories
+    pd.testing.assert_frame_equal(
+        recipes.outcomes(plain, PLACED, [PAID, ABANDONED], by="coupon"), table
+    )
     counts = recipes.outcome_counts(table, by="coupon").set_index(["coupon", "outcome"])
     assert counts.loc[("WELCOME", PAID), "count"] == 2
     assert counts.loc[("(none)", ABANDONED), "share"] == 0.5

@@ -59,7 +59,7 @@ def _need(events: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 
 def _check_types(events: pd.DataFrame, types: Sequence[str], what: str) -> None:
-    known = set(events["event_type"].astype(str))
+    known = {str(t) for t in events["event_type"].unique()}
     unknown = [t for t in types if t not in known]
     if unknown and len(events):
         raise ValueError(
@@ -165,7 +165,7 @@ def funnel(events: pd.DataFrame, steps: Steps, key: str = "stream_id") -> pd.Dat
         raise ValueError("funnel needs at least one step, e.g. ['Order.Placed', 'Order.Shipped']")
     groups = [[s] if isinstance(s, str) else list(s) for s in steps]
     _check_types(events, [t for g in groups for t in g], "funnel")
-    types = events["event_type"].astype(str)
+    types = events["event_type"]
     firsts = {t: events[types == t].groupby(key)["position"].min() for g in groups for t in set(g)}
     reached: pd.Series | None = None  # the position at which each key reached the step before
     rows: list[dict[str, Any]] = []
@@ -174,8 +174,7 @@ def funnel(events: pd.DataFrame, steps: Steps, key: str = "stream_id") -> pd.Dat
         before = 0 if reached is None else len(reached)
         for event_type in group:
             at = firsts[event_type]
-            if reached is not None:
-                at = at[at.index.isin(reached.index)]
+            if reached is not None:  # after the step before (never reached: NaN, never after)
                 at = at[at > reached.reindex(at.index)]
             here.append(at)
             rows.append(
@@ -235,7 +234,7 @@ def durations(
     columns = _as_list(by)
     _need(events, [key, "position", "event_type", "timestamp", *columns], "durations")
     _check_types(events, [start_type, end_type], "durations")
-    types = events["event_type"].astype(str)
+    types = events["event_type"]
     starts = (
         events[types == start_type]
         .sort_values("position")
@@ -323,7 +322,7 @@ def outcomes(
         end_types = [end_types]
     _need(events, [key, "position", "event_type", "timestamp", *columns], "outcomes")
     _check_types(events, [start_type, *end_types], "outcomes")
-    types = events["event_type"].astype(str)
+    types = events["event_type"]
     starts = (
         events[types == start_type]
         .sort_values("position")
