@@ -20,8 +20,8 @@ What it scales (CSS ``zoom``, so text, controls and layout grow together):
 :func:`write_lab_settings` writes the settings the project gives JupyterLab
 (``overrides.json`` in JupyterLab's application settings folder): no "Would you
 like to get notified about official Jupyter news?" prompt, no news fetched,
-no update check. ``make lab`` writes them before it starts JupyterLab; so should
-anything else that starts it.
+no update check. ``workbench lab`` (which ``make lab`` runs) writes them before it
+starts JupyterLab; so should anything else that starts it.
 
 >>> "zoom: 1.5" in presenter_css(1.5)
 True
