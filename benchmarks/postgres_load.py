@@ -131,27 +131,10 @@ def run_workbench(url: str) -> int:
 
 
 def run_naive(url: str) -> int:
-    """The straightforward approach: the notification log, the mapper, a DataFrame."""
-    import pandas as pd
+    """The straightforward approach (``baselines.naive_load``)."""
+    from baselines import naive_load
 
-    from workbench.examples.ticketing import Ticketing
-    from workbench.stores import open_app
-
-    app = open_app(Ticketing, url, readonly=True)
-    rows = []
-    start = 1
-    while True:
-        notifications = app.recorder.select_notifications(start, 10_000)
-        if not notifications:
-            break
-        for n in notifications:
-            e = app.mapper.to_domain_event(n)
-            row = {"position": n.id, "topic": n.topic}
-            row.update(e.__dict__)
-            rows.append(row)
-        start = notifications[-1].id + 1
-    app.close()
-    return len(pd.DataFrame(rows))
+    return naive_load(url)
 
 
 def run_fetch(url: str) -> int:

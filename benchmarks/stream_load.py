@@ -221,26 +221,10 @@ def run_workbench(path: Path) -> int:
 
 
 def run_naive(path: Path) -> int:
-    """The straightforward approach: the library's mapper, then a DataFrame of event dicts."""
-    import pandas as pd
+    """The straightforward approach (``baselines.naive_load``)."""
+    from baselines import naive_load
 
-    from workbench.examples.ticketing import Ticketing
-    from workbench.stores import open_app
-
-    app = open_app(Ticketing, path, readonly=True)
-    rows = []
-    start = 1
-    while True:
-        notifications = app.recorder.select_notifications(start, 10_000)
-        if not notifications:
-            break
-        for n in notifications:
-            e = app.mapper.to_domain_event(n)
-            row = {"position": n.id, "topic": n.topic}
-            row.update(e.__dict__)
-            rows.append(row)
-        start = notifications[-1].id + 1
-    return len(pd.DataFrame(rows))
+    return naive_load(path)
 
 
 def run_naive_gc_paused(path: Path) -> int:
