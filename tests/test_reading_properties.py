@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +25,7 @@ import pandas as pd
 import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+from handled import Handled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -52,18 +52,6 @@ class Things(Application[UUID]):
     pass
 
 
-@dataclass(frozen=True)
-class Handled:
-    """What a handler was given: the event's metadata and its payload, as it was then."""
-
-    position: int
-    stream_id: str
-    version: int
-    topic: str
-    type: str
-    payload: dict[str, Any]
-
-
 class Seen(Projection):
     """Keeps what its handler receives."""
 
@@ -72,16 +60,7 @@ class Seen(Projection):
 
     @handles("Thing.Made", "Thing.Noted", "Thing.Counted")
     def seen(self, event: EventView, model: ReadModel) -> None:
-        self.events.append(
-            Handled(
-                event.position,
-                event.stream_id,
-                event.version,
-                event.topic,
-                event.type,
-                event.payload,
-            )
-        )
+        self.events.append(Handled.of(event))
         model["counts"].add(event.type)
 
 

@@ -32,6 +32,7 @@ from eventsourcing.application import Application
 from eventsourcing.cipher import AESCipher
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import Notification
+from handled import Handled
 
 from workbench import (
     EventStream,
@@ -275,18 +276,6 @@ def notifications(app: Application[Any]) -> list[Notification]:
 # --- a projection that keeps everything its handler sees ----------------------------
 
 
-@dataclass(frozen=True)
-class Handled:
-    """What a handler was given: the event's metadata and its payload, as it was then."""
-
-    position: int
-    stream_id: str
-    version: int
-    topic: str
-    type: str
-    payload: dict[str, Any]
-
-
 class EveryField(Projection):
     """Counts events per type and keeps every payload field of every event."""
 
@@ -296,11 +285,7 @@ class EveryField(Projection):
     @handles(*ALL_TYPES)
     def record(self, event: EventView, model: ReadModel) -> None:
         payload = event.payload
-        self.seen.append(
-            Handled(
-                event.position, event.stream_id, event.version, event.topic, event.type, payload
-            )
-        )
+        self.seen.append(Handled.of(event))
         model["counts"].add(event.type)
         for name, value in payload.items():
             model["fields"][(event.position, name)] = value
