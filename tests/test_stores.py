@@ -233,3 +233,32 @@ def test_folder_store_with_two_files_for_one_application_names_them(tmp_path: Pa
 def test_a_folder_store_is_described_as_a_folder(tmp_path: Path) -> None:
     assert describe_store(tmp_path) == f"folder {tmp_path} (one SQLite file per application)"
     assert describe_store(tmp_path / "events.sqlite") == f"SQLite file {tmp_path}/events.sqlite"
+
+
+OPEN_AND_CLOSE = """
+import sys, time
+from workbench.examples.ticketing import Ticketing
+from workbench.stores import open_app
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+open_app(Ticketing, sys.argv[1]).close()
+"""
+
+
+def test_a_class_opening_one_new_postgres_schema_at_once_all_get_in(postgres_url: str) -> None:
+    # A classroom: every attendee's kernel opens the shared store in the same second.
+    # PostgreSQL does not serialise eventsourcing's CREATE OR REPLACE FUNCTION, so
+    # some of them used to fail with "tuple concurrently updated".
+    import subprocess
+    import sys
+    import time
+
+    start_at = str(time.time() + 2.0)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AND_CLOSE, postgres_url, start_at],
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(8)
+    ]
+    errors = [child.communicate(timeout=60)[1].decode() for child in children]
+    assert [child.returncode for child in children] == [0] * 8, "\n".join(errors)

@@ -39,7 +39,9 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 import sqlite3
+import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -512,17 +514,52 @@ def open_app(
         except OSError as e:  # a folder that cannot be listed
             raise StoreError(f"cannot read {parsed.path}: {e.strerror or e}") from None
     settings = _store_settings(app_class, parsed, readonly, env or {})
-    try:
-        app = app_class(env=settings)
-        if readonly:
-            _read_only(app, parsed)
-    except StoreError:
-        raise
-    except Exception as e:
-        raise StoreError(
-            f"cannot open {app_class.__name__} on the {parsed}: {_reason(e, parsed)}"
-        ) from e
-    return app
+    for attempt in range(_DDL_ATTEMPTS):
+        try:
+            app = app_class(env=settings)
+            if readonly:
+                _read_only(app, parsed)
+        except StoreError:
+            raise
+        except Exception as e:
+            if attempt + 1 < _DDL_ATTEMPTS and _lost_ddl_race(e):
+                # Another process created the same tables at the same moment
+                # (a classroom opening one shared store); creating is idempotent.
+                time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
+                continue
+            raise StoreError(
+                f"cannot open {app_class.__name__} on the {parsed}: {_reason(e, parsed)}"
+            ) from e
+        return app
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_DDL_ATTEMPTS = 6
+_DDL_RACES = (
+    "tuple concurrently updated",
+    # a unique index of the catalogue: the same object created twice at once
+    "pg_type_typname_nsp_index",
+    "pg_class_relname_nsp_index",
+    "pg_proc_proname_args_nsp_index",
+)
+
+
+def _lost_ddl_race(error: BaseException) -> bool:
+    """Whether ``error`` is PostgreSQL refusing one of two concurrent ``CREATE`` statements.
+
+    eventsourcing creates its tables, types and functions with ``IF NOT EXISTS``
+    and ``CREATE OR REPLACE``, which PostgreSQL does not serialise: two processes
+    opening one new schema at once can fail with these messages. Trying again
+    finds the objects made.
+    """
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            return False
+        if any(race in str(seen) for race in _DDL_RACES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _reason(error: Exception, store: Store) -> str:
