@@ -32,7 +32,7 @@ WRONG: dict[str, list[str]] = {
         'customer = trip.state_at(trip.versions[-1])["TicketPurchase.Started"]["customer"]\n'
         "versions = len(trip.versions) - 1  # off by one",
     ],
-    "04-projections.ipynb": [
+    "05-projections.ipynb": [
         "class TimeoutsPerConference(Projection):  # per purchase, not per conference\n"
         '    @handles("TicketPurchase.TimedOut")\n'
         "    def timed_out(self, event, model):\n"
@@ -43,7 +43,7 @@ WRONG: dict[str, list[str]] = {
         "    released = task_events[task_events['type'] == 'Conference.TicketsReleased']\n"
         "    return {'timed out': len(released), 'cancelled': len(released)}\n",
     ],
-    "05-process-managers.ipynb": [
+    "06-process-managers.ipynb": [
         "REMINDER = ProcessDeclaration(  # reminds at once, paid or not\n"
         '    name="Reminder",\n'
         '    states=("new", "reminded", "done"),\n'
@@ -58,7 +58,7 @@ WRONG: dict[str, list[str]] = {
         '    actions=(Action("send reminder", "side effect"),),\n'
         ")\n",
     ],
-    "06-event-storming.ipynb": [
+    "08-event-storming.ipynb": [
         "class CoffeeCorner(CoffeeCorner):  # saves the machine but never serves\n"
         "    def serve_coffee(self, machine_id: object) -> None:\n"
         "        self.save(self.repository.get(machine_id))\n",

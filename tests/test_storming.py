@@ -73,7 +73,7 @@ class Kitchen(Application[object]):
 
 
 def teaching_board() -> Board:
-    """The board of notebook 06: two systems, their process managers and read models."""
+    """The board of notebook 08: two systems, their process managers and read models."""
     return storming_board(
         Ticketing,
         Sponsorship,

@@ -7,7 +7,7 @@ Voila with a copy of that template without the CDN links.
 
 From the command line::
 
-    workbench voila notebooks/05-process-managers.ipynb
+    workbench voila notebooks/06-process-managers.ipynb
 
 >>> import tempfile, pathlib
 >>> folder = write_offline_voila_template(pathlib.Path(tempfile.mkdtemp()))

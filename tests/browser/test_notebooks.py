@@ -18,10 +18,10 @@ DRAWS: dict[str, tuple[int, int]] = {
     "01-welcome.ipynb": (1, 0),  # events per type
     "02-event-stream.ipynb": (0, 2),  # the stream viewer's events over time (SVG), time travel
     "03-task-based-ui.ipynb": (0, 0),  # forms and tables only
-    "04-projections.ipynb": (3, 0),  # projection view, sponsor pipeline, sales
-    "05-process-managers.ipynb": (0, 1),  # the process stepper's state diagram
-    "06-event-storming.ipynb": (0, 2),  # storming boards
-    "07-your-own-history.ipynb": (4, 0),  # funnel, time to pay, discount codes, cohorts
+    "05-projections.ipynb": (3, 0),  # projection view, sponsor pipeline, sales
+    "06-process-managers.ipynb": (0, 1),  # the process stepper's state diagram
+    "08-event-storming.ipynb": (0, 2),  # storming boards
+    "10-your-own-history.ipynb": (4, 0),  # funnel, time to pay, discount codes, cohorts
 }
 """The altair charts and diagrams each notebook draws, at least.
 

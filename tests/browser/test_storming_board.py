@@ -1,6 +1,6 @@
 """The storming board of the two-system teaching domain, in JupyterLab in chromium, offline.
 
-Notebook 06 is run top to bottom; its two-system board (ticketing + sponsorship, with
+Notebook 08 is run top to bottom; its two-system board (ticketing + sponsorship, with
 the purchase and sponsor-tickets process managers and three read models) is measured
 in the page, with the fonts the browser really uses:
 
@@ -26,7 +26,7 @@ from browserkit import LabPage, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
-NOTEBOOK = "notebooks/06-event-storming.ipynb"
+NOTEBOOK = "notebooks/08-event-storming.ipynb"
 COPY = "scratch/storming-06.ipynb"
 """A copy with a kernel of its own (the notebook run of the session has the original's)."""
 BOARD = 'svg.wb-storming-board:has(g.wb-lane[data-lane="Sponsorship"])'

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 # notebook -> (altair charts at least, diagrams at least, a button to press, what it changes)
 DASHBOARDS: dict[str, tuple[int, int, str | None, str]] = {
     "01-welcome.ipynb": (1, 0, None, ""),
-    "05-process-managers.ipynb": (0, 1, "Step ▶", ".workbench-process-stepper"),
+    "06-process-managers.ipynb": (0, 1, "Step ▶", ".workbench-process-stepper"),
 }
 
 

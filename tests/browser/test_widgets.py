@@ -3,9 +3,9 @@
 - command panel + stream viewer (a scratch notebook that wires them together,
   as ``CommandPanel``'s docstring suggests): submit a command, see its event
   appear in the live stream viewer; page and filter the viewer;
-- projection view (notebook 04): run to a position, rebuild, see the chart
+- projection view (notebook 05): run to a position, rebuild, see the chart
   change and the progress bar advance;
-- process stepper (notebook 05): step, see the highlighted state change;
+- process stepper (notebook 06): step, see the highlighted state change;
 - time travel (notebook 02): older / newer version of an aggregate;
 - CRUD editor (notebook 03): edit a row, save, see the generic ``Row.Updated``.
 
@@ -217,9 +217,9 @@ def svg_drawn(scope: Locator) -> bool:
     return count > 0
 
 
-# --- process stepper (notebook 05) ---------------------------------------------------
+# --- process stepper (notebook 06) ---------------------------------------------------
 
-STEPPER_NOTEBOOK = "05-process-managers.ipynb"
+STEPPER_NOTEBOOK = "06-process-managers.ipynb"
 
 
 def _stepper_state(stepper: Locator) -> tuple[int, str | None, str]:
@@ -282,9 +282,9 @@ def test_process_stepper_steps_and_highlights_state(notebook_runs: NotebookRuns)
     lab.session.net.assert_clean()
 
 
-# --- projection view (notebook 04) ---------------------------------------------------
+# --- projection view (notebook 05) ---------------------------------------------------
 
-PROJECTION_NOTEBOOK = "04-projections.ipynb"
+PROJECTION_NOTEBOOK = "05-projections.ipynb"
 
 PROGRESS_JS = """
 (bar) => {
