@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -21,6 +22,53 @@ def test_notebook_is_stored_without_outputs(path: Path) -> None:
     cells = json.loads(path.read_text())["cells"]
     dirty = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and c.get("outputs")]
     assert not dirty, f"{path.name} has outputs in cells {dirty}: clear them before committing"
+
+
+MINUTES = re.compile(r"^\*\*Time:\*\* (\d+) minutes", re.M)
+
+
+def bullets_after(text: str, heading: str) -> list[str]:
+    """The "- " lines of the list that follows the line starting with `heading`."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
+    if start is None:
+        return []
+    found: list[str] = []
+    for line in lines[start + 1 :]:
+        if line.startswith("- "):
+            found.append(line)
+        elif line.strip() or found:
+            break
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_opens_with_goals_and_minutes_and_closes_with_a_recap(path: Path) -> None:
+    cells = json.loads(path.read_text())["cells"]
+    first = "".join(cells[0]["source"])
+    assert cells[0]["cell_type"] == "markdown" and MINUTES.search(first), (
+        f"{path.name}: the first cell says how long it takes, on a line '**Time:** N minutes'"
+    )
+    goals = bullets_after(first, "You will")
+    assert 2 <= len(goals) <= 4, (
+        f"{path.name}: the first cell lists 2 to 4 goals after 'You will:' (found {len(goals)})"
+    )
+    last = "".join(cells[-1]["source"])
+    assert cells[-1]["cell_type"] == "markdown" and last.startswith("## Recap"), (
+        f"{path.name}: the last cell is a markdown recap starting '## Recap'"
+    )
+    learnt = bullets_after(last, "What you learnt")
+    assert 3 <= len(learnt) <= 5, (
+        f"{path.name}: the recap lists 3 to 5 points after 'What you learnt:' (found {len(learnt)})"
+    )
+    assert re.search(r"^\*\*Next:\*\* ", last, re.M), f"{path.name}: the recap says what is next"
+
+
+def test_a_notebook_without_goals_or_recap_fails(tmp_path: Path) -> None:
+    bare = {"cells": [{"cell_type": "markdown", "source": ["# A title\n"]}]}
+    (tmp_path / "bare.ipynb").write_text(json.dumps(bare))
+    with pytest.raises(AssertionError, match="Time"):
+        test_notebook_opens_with_goals_and_minutes_and_closes_with_a_recap(tmp_path / "bare.ipynb")
 
 
 @pytest.mark.notebook
