@@ -21,6 +21,9 @@ application; nothing here re-implements a recorder. The application's own
 settings (its class-level ``env``) are kept: a ``PERSISTENCE_MODULE`` of the
 store's kind (say a subclass of eventsourcing's ``SQLiteFactory`` for an SQLite
 store) stays, and only says where; one of another kind gives way to the store.
+The mapper is :class:`workbench.tracing.TracingMapper` (causation and
+correlation on every event), unless the application names its own
+``MAPPER_TOPIC``: that one stays, and its events are not traced.
 
 ``open_app(..., readonly=True)`` is enforced by the store itself: an SQLite
 file is opened through a read-only URI (``file:...?mode=ro``; its journal
@@ -54,6 +57,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from eventsourcing.application import Application
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment, resolve_topic
+
+from workbench.tracing import has_own_mapper, tracing_env
 
 __all__ = [
     "SQLITE_SUFFIXES",
@@ -710,6 +715,9 @@ def _store_settings(
         prefixed = f"{name.upper()}_{key}"
         if prefixed in own:
             settings[prefixed] = value
+    if not has_own_mapper(app_class, env):
+        # causation and correlation on every event (workbench.tracing); an own mapper stays
+        settings.update(tracing_env())
     settings.update(env)
     return settings
 

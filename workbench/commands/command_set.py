@@ -20,6 +20,7 @@ from workbench.commands.fields import Field, InvalidInput, describe_exception
 from workbench.commands.results import CommandResult, RecordedEvent
 from workbench.commands.streams import StreamChoice, _StreamIndex
 from workbench.reading.decoding import Codec
+from workbench.tracing import command_cause
 
 
 class CommandSet:
@@ -159,7 +160,9 @@ class CommandSet:
         result.position_before = self.position()
         method = getattr(self.app, name)
         failure: Exception | None = None
-        with capturing(self.app) as capture:
+        # the command causes what it records (workbench.tracing), in a new business
+        # process unless one is in force (tracing.correlated)
+        with command_cause(name), capturing(self.app) as capture:
             try:
                 result.returned = method(*args, **kwargs)
             except Exception as e:
