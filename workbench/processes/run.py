@@ -67,6 +67,7 @@ from workbench.processes.upstream import UpstreamEvent, UpstreamLog
 from workbench.processes.view import run_html, short_key
 from workbench.reading.opening import HistorySource
 from workbench.stores import Store, open_app
+from workbench.tracing import process_step_cause
 
 __all__ = [
     "ActionContext",
@@ -777,13 +778,16 @@ class ProcessRun:
         putting = False
         interrupted: BaseException | None = None
         try:
-            result = act(number, inst)
-            new_events = inst.collect_events()
-            putting = True
-            # the instance's new events go straight to the event store, in one
-            # transaction: nothing follows a process log, so the application's
-            # notification machinery is skipped
-            self.log.events.put(new_events)
+            # the upstream event (or, for a timeout, the instance's last event) causes
+            # what the step records and the commands its handlers run (workbench.tracing)
+            with process_step_cause(self, inst, event):
+                result = act(number, inst)
+                new_events = inst.collect_events()
+                putting = True
+                # the instance's new events go straight to the event store, in one
+                # transaction: nothing follows a process log, so the application's
+                # notification machinery is skipped
+                self.log.events.put(new_events)
         except BaseException as error:
             if not (putting and self._recorded(inst.id, inst.version)):
                 self._undo_step(key, version_before, marks)
