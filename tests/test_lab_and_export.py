@@ -69,7 +69,8 @@ def test_lab_plan_runs_in_the_workspace_and_keeps_what_is_there(tmp_path: Path) 
 def test_lab_without_a_checkout_asks_for_the_notebooks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(lab, "CHECKOUT_NOTEBOOKS", tmp_path / "absent")
+    monkeypatch.setattr(lab.content, "CHECKOUT_NOTEBOOKS", tmp_path / "absent")
+    monkeypatch.setattr(lab.content, "BUNDLED", tmp_path / "absent")
     assert main(["lab", "--dry-run", "--workspace", str(tmp_path / "ws")]) == 1
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("workbench lab:") and "--notebooks PATH" in line
@@ -214,4 +215,74 @@ def test_lab_without_the_sample_says_how_to_install(
     monkeypatch.setattr(lab, "SAMPLE_TICKETING", tmp_path / "absent.sqlite")
     assert main(["lab", "--dry-run", "--workspace", str(tmp_path / "ws")]) == 1
     [line] = capsys.readouterr().err.splitlines()
-    assert "pip install -e ." in line and not (tmp_path / "ws").exists()
+    assert "pip install ." in line and not (tmp_path / "ws").exists()
+
+
+def _clean_clone(to: Path) -> Path:
+    """This checkout's files as a clone would have them (ignored files left out), copied."""
+    listing = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    files = subprocess.run(listing, cwd=REPO, capture_output=True, check=True).stdout.split(b"\0")
+    for name in filter(None, files):
+        source = REPO / name.decode()
+        if source.is_file():
+            (to / name.decode()).parent.mkdir(parents=True, exist_ok=True)
+            (to / name.decode()).write_bytes(source.read_bytes())
+    return to
+
+
+def test_a_pip_installed_workbench_carries_its_notebooks_and_sample_for_workbench_lab(
+    tmp_path: Path,
+) -> None:
+    # An attendee's laptop: pip install from a clone (not editable), then workbench lab,
+    # from a folder that is not the clone, with Python alone.
+    clone = _clean_clone(tmp_path / "clone")
+    wheels = tmp_path / "wheels"
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    built = subprocess.run([*build, "-w", str(wheels), str(clone)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    [wheel] = wheels.glob("workbench-*.whl")
+    site = tmp_path / "site"
+    install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site)]
+    subprocess.run([*install, str(wheel)], check=True, capture_output=True)
+    assert sorted(p.name for p in (site / "workbench/_content/sample").iterdir()) == [
+        "sponsorship.sqlite",
+        "ticketing.sqlite",
+    ]
+
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site), "HOME": str(home)}
+    env.pop("WORKBENCH_WORKSPACE", None)
+    where = "import workbench; print(workbench.__file__)"
+    out = subprocess.run(
+        [sys.executable, "-c", where],
+        env=env,
+        cwd=elsewhere,
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert out.startswith(str(site))  # the installed copy, not this checkout
+    lab_run = [sys.executable, "-m", "workbench.cli", "lab", "--dry-run", "--port", "9124"]
+    done = subprocess.run(lab_run, env=env, cwd=elsewhere, text=True, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    notebooks = home / "workbench-workshop" / "notebooks"
+    assert lines[0] == f"notebooks: {notebooks}"
+    assert sorted(p.name for p in notebooks.glob("*.ipynb")) == sorted(
+        p.name for p in (REPO / "notebooks").glob("*.ipynb")
+    )
+    workspace = home / "workbench-workshop" / "var" / "workspace"
+    assert lines[1] == f"workspace: {workspace}"
+    assert (workspace / "ticketing.sqlite").read_bytes() == (
+        REPO / "data/sample/ticketing.sqlite"
+    ).read_bytes()
+
+    # The attendee's own edits survive the next start; a deleted notebook comes back.
+    mine = notebooks / "01-welcome.ipynb"
+    mine.write_text(mine.read_text().replace("Welcome", "My welcome"))
+    (notebooks / "02-event-stream.ipynb").unlink()
+    again = subprocess.run(lab_run, env=env, cwd=elsewhere, text=True, capture_output=True)
+    assert again.returncode == 0, again.stderr
+    assert "My welcome" in mine.read_text()
+    assert (notebooks / "02-event-stream.ipynb").is_file()

@@ -146,6 +146,7 @@ def _lab(args: argparse.Namespace) -> int:
 
     plan = prepare_lab(
         args.notebooks,
+        home=args.home,
         workspace_dir=args.workspace,
         host=args.host,
         port=args.port,
@@ -276,11 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
             "Prepare your workspace (the sample history, copied once), register this Python "
             "as the python3 kernel, then start JupyterLab on the notebooks, offline (no news, "
             "no update checks). The notebooks are the checkout's notebooks/ when the "
-            "workbench runs from a clone; an installed package has none: pass --notebooks. "
-            "make lab runs this job."
+            "workbench runs from a clone; an installed package copies its own into "
+            "~/workbench-workshop/notebooks/ (--home) once. make lab runs this job."
         ),
     )
     lab.add_argument("--notebooks", help="the notebooks folder (default: the checkout's)")
+    lab.add_argument(
+        "--home",
+        help="an installed package's folder for its notebooks and workspace "
+        "(default ~/workbench-workshop)",
+    )
     lab.add_argument(
         "--workspace",
         help="your store's folder (default: $WORKBENCH_WORKSPACE, else var/workspace/ "

@@ -17,12 +17,13 @@
    opening a browser unless ``--browser`` is given.
 
 Which notebooks: those of the checkout the package runs from (``notebooks/``
-beside the ``workbench`` package, as an editable install or ``python -m
-workbench.cli`` from a clone has it). A package installed from a wheel has no
-notebooks: pass ``--notebooks PATH`` (a clone's or an unpacked copy's
-``notebooks/`` folder). Such a package has no sample history either
-(``data/sample/`` is not package data), so the way onto a laptop is a clone
-and ``pip install -e .``; ``workbench lab`` says so when the sample is missing.
+beside the ``workbench`` package, as ``make setup`` or ``pip install -e .``
+from a clone has it). A package installed from a wheel or an sdist (``pip
+install .`` on a laptop) carries the notebooks and the sample history
+(:mod:`workbench.content`): ``workbench lab`` copies the notebooks once into
+a folder of your own, ``~/workbench-workshop/notebooks/`` (``--home`` names
+another), and never overwrites one you have changed. ``--notebooks PATH``
+serves any folder.
 
 >>> command = lab_command(Path("nb"), port=9999)
 >>> command[1:3], "--ServerApp.port=9999" in command, "--no-browser" in command
@@ -39,10 +40,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench import content
 from workbench.samples import SAMPLE_TICKETING, WORKSPACE_ENV, workspace
 
 __all__ = [
-    "CHECKOUT_NOTEBOOKS",
+    "DEFAULT_HOME",
     "KERNEL_DISPLAY_NAME",
     "LabPlan",
     "find_notebooks",
@@ -52,26 +54,35 @@ __all__ = [
     "run_lab",
 ]
 
-CHECKOUT_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-"""The notebooks of the checkout this package runs from (absent in an installed wheel)."""
-
 KERNEL_DISPLAY_NAME = "Python 3 (workbench)"
 """The kernel's name in JupyterLab's launcher (the same as ``make setup`` registers)."""
 
+DEFAULT_HOME = Path("~") / "workbench-workshop"
+"""Where an installed package's notebooks are copied (``--home`` names another folder)."""
 
-def find_notebooks(explicit: str | Path | None = None) -> Path:
-    """The notebooks folder to serve: ``explicit``, else the checkout's ``notebooks/``."""
+
+def find_notebooks(explicit: str | Path | None = None, *, home: str | Path | None = None) -> Path:
+    """The notebooks folder to serve.
+
+    ``explicit``, else the checkout's ``notebooks/``, else the installed package's
+    notebooks copied into ``home/notebooks`` (default ``~/workbench-workshop``).
+    """
     if explicit is not None:
         folder = Path(explicit).expanduser().resolve()
         if not folder.is_dir():
             raise FileNotFoundError(f"--notebooks {explicit}: there is no such folder")
         return folder
-    if CHECKOUT_NOTEBOOKS.is_dir():
-        return CHECKOUT_NOTEBOOKS
-    raise FileNotFoundError(
-        "this workbench is installed as a package, without its notebooks: pass "
-        "--notebooks PATH, the notebooks/ folder of a clone of the project"
-    )
+    if content.CHECKOUT_NOTEBOOKS.is_dir():
+        return content.CHECKOUT_NOTEBOOKS
+    bundled = content.bundled_notebooks()
+    if bundled is None:
+        raise FileNotFoundError(
+            "this workbench has no notebooks (neither a checkout nor an installed copy): "
+            "pass --notebooks PATH, the notebooks/ folder of a clone of the project"
+        )
+    folder = (Path(home) if home is not None else DEFAULT_HOME).expanduser().resolve()
+    content.copy_notebooks(bundled, folder / "notebooks")
+    return folder / "notebooks"
 
 
 def lab_command(
@@ -141,6 +152,7 @@ class LabPlan:
 def prepare_lab(
     notebooks: str | Path | None = None,
     *,
+    home: str | Path | None = None,
     workspace_dir: str | Path | None = None,
     host: str = "127.0.0.1",
     port: int = 8888,
@@ -151,11 +163,11 @@ def prepare_lab(
     The workspace is ``workspace_dir``, else ``$WORKBENCH_WORKSPACE``, else
     ``var/workspace/`` beside the notebooks folder.
     """
-    folder = find_notebooks(notebooks)
+    folder = find_notebooks(notebooks, home=home)
     if not SAMPLE_TICKETING.is_file():
         raise FileNotFoundError(
-            f"the sample history is not installed ({SAMPLE_TICKETING} is missing): it lives "
-            "in the project's data/sample/; install from a clone with pip install -e ."
+            f"the sample history is not installed ({SAMPLE_TICKETING} is missing): "
+            "install the workbench again from a clone (pip install .), which carries it"
         )
     chosen = workspace_dir or os.environ.get(WORKSPACE_ENV) or folder.parent / "var" / "workspace"
     env = dict(os.environ)

@@ -1,7 +1,7 @@
 """The committed sample history, and the folder that holds your own work.
 
-The sample is one SQLite file per application in ``data/sample/`` (found beside
-the ``workbench`` package, as an editable install has it). It never changes:
+The sample is one SQLite file per application in ``data/sample/`` (the
+checkout's, or the copy an installed package carries: :mod:`workbench.content`). It never changes:
 :func:`copy_sample` copies it, and :func:`workspace` gives the folder you work
 in, a copy of the sample. :func:`default_store` names that folder as a store
 string for :func:`~workbench.stores.open_app`. :func:`reset_workspace` puts the
@@ -9,8 +9,8 @@ sample back in that folder (``workbench reset``).
 
 Nothing here imports the teaching domain: the sample files are plain stores.
 
->>> SAMPLE_TICKETING.relative_to(SAMPLE_DIR.parent.parent).as_posix()
-'data/sample/ticketing.sqlite'
+>>> SAMPLE_TICKETING.relative_to(SAMPLE_DIR.parent).as_posix()
+'sample/ticketing.sqlite'
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import tempfile
 from contextlib import closing
 from pathlib import Path
 
+from workbench import content
 from workbench.stores import Store
 
 __all__ = [
@@ -38,8 +39,8 @@ __all__ = [
     "workspace",
 ]
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
-"""The committed sample history: one SQLite file per application."""
+SAMPLE_DIR = content.SAMPLE_DIR
+"""The committed sample history: one SQLite file per application (see :mod:`workbench.content`)."""
 SAMPLE_TICKETING = SAMPLE_DIR / "ticketing.sqlite"
 """The sample's Ticketing events."""
 SAMPLE_SPONSORSHIP = SAMPLE_DIR / "sponsorship.sqlite"
@@ -48,7 +49,7 @@ SAMPLE_FILES = (SAMPLE_TICKETING, SAMPLE_SPONSORSHIP)
 
 WORKSPACE_ENV = "WORKBENCH_WORKSPACE"
 """Environment variable naming the folder of your own store (``make lab`` sets it)."""
-PROJECT_WORKSPACE = SAMPLE_DIR.parents[1] / "var" / "workspace"
+PROJECT_WORKSPACE = content.CHECKOUT / "var" / "workspace"
 """The folder ``make lab`` names in ``WORKBENCH_WORKSPACE``: ``var/workspace/``."""
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database while it is open (or after a crash)."""
