@@ -76,7 +76,7 @@ from workbench.samples import (
     workspace,
 )
 from workbench.stores import Store, StoreError, describe_store, open_app, parse_store
-from workbench.storming import Board, storming_board
+from workbench.storming import Board, StormingActivity, storming_board
 from workbench.stream import EventStream, StreamFilter
 from workbench.text_search import TextIndex
 from workbench.timetravel import TimeTravel
@@ -114,6 +114,7 @@ __all__ = [
     "ServiceUnavailable",
     "Store",
     "StoreError",
+    "StormingActivity",
     "StreamFilter",
     "SystemClock",
     "TextIndex",

@@ -22,10 +22,21 @@ module                 what it does
 ``discovery``          reading the code (every aggregate and event style)
 ``layout``             the timeline: where each sticky goes, label wrapping
 ``drawing``            SVG and PNG from a layout
+``activity``           storming a scenario yourself, compared with the code
 =====================  =================================================
 """
 
+from workbench.storming.activity import Comparison, StormingActivity, scenario_timeline
 from workbench.storming.board import COLOURS, Board, Link, Sticky
 from workbench.storming.discovery import storming_board
 
-__all__ = ["COLOURS", "Board", "Link", "Sticky", "storming_board"]
+__all__ = [
+    "COLOURS",
+    "Board",
+    "Comparison",
+    "Link",
+    "Sticky",
+    "StormingActivity",
+    "scenario_timeline",
+    "storming_board",
+]
