@@ -23,7 +23,13 @@ from hypothesis import strategies as st
 
 from workbench.clock import ManualClock, use_clock
 from workbench.examples.ticketing import Ticketing
-from workbench.reading.loading import FIXED_COLUMNS, LoadError, event_types_of, load_events
+from workbench.reading.loading import (
+    FIXED_COLUMNS,
+    TRACE_COLUMNS,
+    LoadError,
+    event_types_of,
+    load_events,
+)
 from workbench.stores import open_app
 
 START = datetime(2018, 1, 8, 9, 0, tzinfo=UTC)
@@ -585,7 +591,7 @@ def test_empty_store(tmp_path: Path) -> None:
     path = tmp_path / "empty.sqlite"
     open_app(Ticketing, path)
     df = load_events(path)
-    assert list(df.columns) == FIXED_COLUMNS
+    assert list(df.columns) == FIXED_COLUMNS + TRACE_COLUMNS
     assert len(df) == 0
 
 

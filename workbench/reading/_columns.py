@@ -31,7 +31,19 @@ import pyarrow.compute as pc
 
 from workbench.reading.decoding import DECODERS, decode_value, malformed
 
-__all__ = ["Context", "column_values", "frame_from_table", "object_array"]
+__all__ = [
+    "TRACE_KEY",
+    "Context",
+    "column_values",
+    "frame_from_table",
+    "no_strings",
+    "object_array",
+    "trace_columns",
+]
+
+TRACE_KEY = "__trace__"
+"""The stored state's key that holds an event's trace (see :mod:`workbench.tracing`)."""
+_TRACE_FIELDS = ("causation_id", "correlation_id")
 
 
 @dataclass
@@ -452,3 +464,40 @@ def frame_from_table(
             for row, problem in found.items():
                 errors[row] = f"{errors[row]}; {problem}" if row in errors else problem
     return columns
+
+
+def no_strings(count: int) -> Any:
+    """A text column of ``count`` missing values (as the loader's text columns are)."""
+    return pd.array(pa.nulls(count, pa.string()), dtype="str")
+
+
+def trace_columns(array: Any) -> dict[str, Any]:
+    """The ``causation_id`` and ``correlation_id`` text columns of a parsed trace column.
+
+    ``array`` is pyarrow's struct column (the fast route: its two children
+    taken as they are, no Python value built) or, from the exact route, an
+    array of dicts. A row without a trace (or not the expected shape) is missing.
+
+    >>> trace = pa.array([{"causation_id": "c@1", "correlation_id": "c@1"}, None])
+    >>> [list(v) for v in trace_columns(trace).values()]
+    [['c@1', nan], ['c@1', nan]]
+    """
+    out: dict[str, Any] = {}
+    if isinstance(array, pa.Array) and pa.types.is_struct(array.type):
+        names = {array.type.field(i).name: i for i in range(array.type.num_fields)}
+        for name in _TRACE_FIELDS:
+            index = names.get(name)
+            child = _struct_field(array, index) if index is not None else None
+            if child is None or not (
+                pa.types.is_string(child.type) or pa.types.is_large_string(child.type)
+            ):
+                out[name] = no_strings(len(array))
+            else:
+                out[name] = pd.array(child.cast(pa.string()), dtype="str")
+        return out
+    values = array.tolist() if hasattr(array, "tolist") else list(array)
+    for name in _TRACE_FIELDS:
+        found = [v.get(name) if isinstance(v, dict) else None for v in values]
+        texts = [v if isinstance(v, str) else None for v in found]
+        out[name] = pd.array(pa.array(texts, pa.string()), dtype="str")
+    return out

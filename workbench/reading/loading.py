@@ -80,7 +80,15 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from workbench.frame_joining import FrameSink, combine_frames
-from workbench.reading._columns import Context, column_values, frame_from_table, object_array
+from workbench.reading._columns import (
+    TRACE_KEY,
+    Context,
+    column_values,
+    frame_from_table,
+    no_strings,
+    object_array,
+    trace_columns,
+)
 from workbench.reading._leading_timestamps import split_leading_timestamps
 from workbench.reading.decoding import (
     MAX_DEPTH,
@@ -98,6 +106,7 @@ from workbench.reading.records import ArrowBatch, RecordReader, records_to_batch
 
 __all__ = [
     "FIXED_COLUMNS",
+    "TRACE_COLUMNS",
     "LoadError",
     "combine_frames",
     "event_batches",
@@ -109,8 +118,11 @@ T = TypeVar("T")
 
 FIXED_COLUMNS = ["position", "stream_id", "version", "event_type", "topic", "timestamp"]
 """The columns every loaded frame starts with; the payload fields follow."""
+TRACE_COLUMNS = ["causation_id", "correlation_id"]
+"""What caused each event and which business process it belongs to (see
+:mod:`workbench.tracing`); after the payload, missing for events recorded without tracing."""
 # Columns of the loader's own; a payload field with one of these names goes to "payload.<name>".
-_METADATA = frozenset([*FIXED_COLUMNS, "error"]) - {"timestamp"}
+_METADATA = frozenset([*FIXED_COLUMNS, *TRACE_COLUMNS, "error"]) - {"timestamp"}
 
 _BIG_INT = re.compile(rb"[:\[,]-?\d{16,}[,\]}]")
 _BLOCK_SIZE = 1 << 20
@@ -500,11 +512,20 @@ def _convert(prepared: _Prepared, ctx: Context) -> pd.DataFrame:
         rows = prepared.order[first:last]
         found: dict[int, str] = {}
         if table is not None:
+            if TRACE_KEY in table.column_names:
+                # the trace's two strings, straight from the parsed JSON (workbench.tracing)
+                traced = trace_columns(table.column(TRACE_KEY).combine_chunks())
+                table = table.drop_columns([TRACE_KEY])
+                for name, values in traced.items():
+                    parts.setdefault(name, []).append((rows, values))
             columns = frame_from_table(table, event_type, ctx, errors=found)
         else:
             values = [v[:-1] for v in group.to_pylist()]
             columns, group_errors = _python_columns(values, event_type, ctx)
             found = {i: e for i, e in enumerate(group_errors) if e is not None}
+            if TRACE_KEY in columns:
+                for name, values in trace_columns(columns.pop(TRACE_KEY)).items():
+                    parts.setdefault(name, []).append((rows, values))
         if found:
             if errors is None:
                 errors = object_array([None] * total)
@@ -526,6 +547,9 @@ def _convert(prepared: _Prepared, ctx: Context) -> pd.DataFrame:
         frame["timestamp"] = pd.Series(prepared.timestamps.to_pandas()).array
     else:
         frame["timestamp"] = _scatter(total, pieces, timestamps=True)
+    for name in TRACE_COLUMNS:
+        pieces = parts.pop(name, [])
+        frame[name] = _scatter(total, pieces) if pieces else no_strings(total)
     for name, pieces in parts.items():
         frame[name] = _nullable(_scatter(total, pieces))
     if errors is not None:
@@ -791,8 +815,12 @@ def load_events(
     the column, while filtering and grouping by text is fast), ``version``,
     ``event_type`` (e.g. ``"TicketPurchase.Paid"``), ``topic``, ``timestamp``
     (UTC), then the payload fields (encoded values decoded: payload UUIDs are
-    ``uuid.UUID``, Decimals ``Decimal``, ...), and ``error`` if
-    any row could not be decoded. ``df.attrs`` holds ``last_position`` (for an
+    ``uuid.UUID``, Decimals ``Decimal``, ...), ``causation_id`` and
+    ``correlation_id`` (what caused the event and which business process it
+    belongs to, see :mod:`workbench.tracing`; missing for an event recorded
+    without tracing), and ``error`` if any row could not be decoded.
+    (:func:`event_batches` leaves a traced event's trace in its payload, under
+    ``"__trace__"``.) ``df.attrs`` holds ``last_position`` (for an
     incremental load: pass it as ``after`` next time) and ``notes``.
 
     Filters (applied in the query): ``after < position <= upto``;
@@ -1205,15 +1233,18 @@ def _assemble(frames: list[pd.DataFrame]) -> pd.DataFrame:
         empty["position"] = empty["position"].astype("int64")
         empty["version"] = empty["version"].astype("int64")
         empty["timestamp"] = pd.Series(dtype="datetime64[us, UTC]")
+        for name in TRACE_COLUMNS:
+            empty[name] = pd.Series(no_strings(0))
         return empty
     df = _sorted(combine_frames(frames)) if len(frames) > 1 else frames[0]
     return _in_column_order(df)
 
 
 def _in_column_order(df: pd.DataFrame) -> pd.DataFrame:
-    """The fixed columns first, then the payload, then ``error``; categories for the types."""
-    payload = [c for c in df.columns if c not in FIXED_COLUMNS and c != "error"]
-    columns = FIXED_COLUMNS + payload + (["error"] if "error" in df.columns else [])
+    """The fixed columns first, then the payload, the trace, ``error``; categories for the types."""
+    own = {*FIXED_COLUMNS, *TRACE_COLUMNS, "error"}
+    payload = [c for c in df.columns if c not in own]
+    columns = FIXED_COLUMNS + payload + TRACE_COLUMNS + (["error"] if "error" in df.columns else [])
     df = df[columns]
     for name in ("event_type", "topic"):
         if not isinstance(df[name].dtype, pd.CategoricalDtype):
