@@ -12,13 +12,16 @@ from workbench.widgets.crud_editor import CrudEditor
 from workbench.widgets.process_stepper import ProcessStepper
 from workbench.widgets.projection_view import ProjectionView
 from workbench.widgets.stream_viewer import StreamViewer
+from workbench.widgets.system_view import PolicyStepperView, SystemView
 from workbench.widgets.time_travel import TimeTravelView
 
 __all__ = [
     "CommandPanel",
     "CrudEditor",
+    "PolicyStepperView",
     "ProcessStepper",
     "ProjectionView",
     "StreamViewer",
+    "SystemView",
     "TimeTravelView",
 ]
