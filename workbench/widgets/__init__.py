@@ -11,6 +11,7 @@ from workbench.widgets.command_panel import CommandPanel
 from workbench.widgets.crud_editor import CrudEditor
 from workbench.widgets.process_stepper import ProcessStepper
 from workbench.widgets.projection_view import ProjectionView
+from workbench.widgets.storming_activity import StormingActivityView
 from workbench.widgets.stream_viewer import StreamViewer
 from workbench.widgets.system_view import PolicyStepperView, SystemView
 from workbench.widgets.time_travel import TimeTravelView
@@ -21,6 +22,7 @@ __all__ = [
     "PolicyStepperView",
     "ProcessStepper",
     "ProjectionView",
+    "StormingActivityView",
     "StreamViewer",
     "SystemView",
     "TimeTravelView",
