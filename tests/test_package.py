@@ -32,6 +32,7 @@ def test_widgets_package_exports_one_view_per_capability() -> None:
         "CrudEditor",
         "ProcessStepper",
         "ProjectionView",
+        "StormingActivityView",
         "StreamViewer",
         "TimeTravelView",
     }
