@@ -24,6 +24,7 @@ from eventsourcing.application import Application
 
 from workbench.reading.loading import load_events
 from workbench.timetravel import Step, TimeTravel, state_html
+from workbench.widgets.slider import LabelledSlider
 
 __all__ = ["TimeTravelView"]
 
@@ -36,7 +37,9 @@ class TimeTravelView(widgets.VBox):  # type: ignore[misc]
     ``stream_id`` picks the first stream shown (default: the stream with the
     most versions among the newest events). Widgets: ``stream_input``
     ("Stream", a combobox of up to 300 streams; any id can be typed),
-    ``slider`` ("Version"), ``prev_button`` ("Older"), ``next_button`` ("Newer"),
+    ``slider`` ("Version", a :class:`~workbench.widgets.slider.LabelledSlider`: named
+    for screen readers, moved by keyboard too), ``prev_button`` ("Older"),
+    ``next_button`` ("Newer"),
     ``message`` (the time travel's note: why the states are what they are).
     ``options`` go to :class:`~workbench.timetravel.TimeTravel` (``projector=``,
     ``cipher_key=``, ``compressor=``, ``env=``, ...).
@@ -66,7 +69,7 @@ class TimeTravelView(widgets.VBox):  # type: ignore[misc]
         self.stream_input = widgets.Combobox(
             description="Stream", options=choices, placeholder="stream id", ensure_option=False
         )
-        self.slider = widgets.IntSlider(description="Version", min=1, max=1, value=1)
+        self.slider = LabelledSlider(description="Version", min=1, max=1, value=1)
         self.prev_button = widgets.Button(description="Older", icon="arrow-left")
         self.next_button = widgets.Button(description="Newer", icon="arrow-right")
         self.message = widgets.HTML()
