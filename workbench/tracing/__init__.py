@@ -363,3 +363,13 @@ def _recorded_trace(app: Any, aggregate_id: Any, version: int) -> Cause | None:
         return trace_of(app.mapper.to_domain_event(records[0]))
     except Exception:  # the trace is a nicety: a step never fails for want of it
         return None
+
+
+def __getattr__(name: str) -> Any:
+    # The trace view loads histories (pandas, the loader): imported when first asked for,
+    # so that opening a store (workbench.stores imports this module) stays light.
+    if name in ("Trace", "TraceError", "trace"):
+        from workbench.tracing import view
+
+        return getattr(view, name)
+    raise AttributeError(f"module 'workbench.tracing' has no attribute {name!r}")
