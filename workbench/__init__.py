@@ -80,6 +80,8 @@ from workbench.storming import Board, StormingActivity, storming_board
 from workbench.stream import EventStream, StreamFilter
 from workbench.text_search import TextIndex
 from workbench.timetravel import TimeTravel
+from workbench.tracing import caused_by, correlated, follow_causes, trace_of, tracing_env
+from workbench.tracing.view import Trace, trace
 
 if TYPE_CHECKING:
     from workbench.examples.history import HistorySummary, generate_history
@@ -120,10 +122,13 @@ __all__ = [
     "TextIndex",
     "TimeTravel",
     "Timeout",
+    "Trace",
     "Transition",
+    "caused_by",
     "combine_frames",
     "command",
     "copy_sample",
+    "correlated",
     "default_store",
     "describe_store",
     "diff",
@@ -131,6 +136,7 @@ __all__ = [
     "enable_offline",
     "event_batches",
     "event_types_of",
+    "follow_causes",
     "generate_history",
     "handles",
     "load_events",
@@ -146,6 +152,9 @@ __all__ = [
     "timeout",
     "to_png",
     "to_svg",
+    "trace",
+    "trace_of",
+    "tracing_env",
     "use_clock",
     "workspace",
 ]
