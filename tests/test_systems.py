@@ -357,3 +357,26 @@ def test_stepper_and_map_on_the_shop_and_warehouse() -> None:
         assert stepper.steps[2].recorded[0].payload == {"reason": "order cancelled: changed mind"}
         stepper.back()
         assert stepper.position == 2
+
+
+# Tracing: what a follower records carries its cause ------------------------------------
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_what_a_follower_records_is_caused_by_the_upstream_event(where: str, runner: str) -> None:
+    from workbench.tracing import event_id, trace_of
+
+    with open_system(SHOP, where, runner=runner) as run:  # type: ignore[arg-type]
+        sale = run.get(Till).sell("tea", "3.50")
+        assert run.wait(10)
+        ledger, auditor = run.get(Ledger), run.get(Auditor)
+        booked = ledger.mapper.to_domain_event(ledger.recorder.select_notifications(1, 1)[0])
+        cause = trace_of(booked)
+        assert cause is not None and cause.causation_id == event_id(sale, 1)
+        entry = Entry.create_id(sale, Decimal(0))
+        noted = auditor.mapper.to_domain_event(auditor.recorder.select_notifications(1, 1)[0])
+        down = trace_of(noted)
+        assert down is not None and down.causation_id == event_id(entry, 1)
+        assert down.correlation_id == cause.correlation_id  # one business process
+        step = run.stepper("Ledger").step()  # the sandbox copy traces as the real one
+        assert step is not None and step.recorded[0].causation_id == event_id(sale, 1)

@@ -5,7 +5,10 @@ process applications), a store string as :func:`workbench.stores.parse_store`
 reads it, and a runner (``"single"``: eventsourcing's ``SingleThreadedRunner``,
 every follower processes in the thread that saved; ``"threads"``: its
 ``MultiThreadedRunner``, one thread per follower). Each application is opened by
-:func:`workbench.stores.open_app`, so it gets its own place in the store:
+:func:`workbench.stores.open_app` (so its events carry their cause, see
+:mod:`workbench.tracing`; a follower's recorded events are caused by the upstream
+event its policy processed, :func:`workbench.tracing.follow_causes`), and it gets
+its own place in the store:
 
 =====================================  ===============================================
 ``"memory"``                           each application its own in-memory recorder
@@ -59,6 +62,7 @@ from eventsourcing.system import (
 )
 
 from workbench.stores import Store, StoreError, describe_store, open_app, parse_store
+from workbench.tracing import follow_causes
 
 if TYPE_CHECKING:
     from workbench.systems.map import SystemMap
@@ -129,7 +133,10 @@ class _OnStore:
 
     def _opener(self, cls: type[Application[Any]]) -> Callable[..., Application[Any]]:
         def construct(env: Mapping[str, str] | None = None) -> Application[Any]:
-            return open_app(cls, self._store, env={**self._env, **(env or {})})
+            app = open_app(cls, self._store, env={**self._env, **(env or {})})
+            if isinstance(app, Follower):
+                follow_causes(app)  # what its policy records is caused by the upstream event
+            return app
 
         return construct
 
@@ -194,7 +201,6 @@ def open_system(
             "after creating that folder"
         )
     settings = dict(env or {})
-    settings.update(_tracing_env(settings))
     on_store = cast(System, _OnStore(system, parsed, settings))
     engine = RUNNERS[runner](on_store, env=None)
     try:
@@ -206,11 +212,6 @@ def open_system(
     if paused:
         run.pause()
     return run
-
-
-def _tracing_env(env: Mapping[str, str]) -> dict[str, str]:
-    """Settings that make recorded events carry their cause (none yet)."""
-    return {}
 
 
 class SystemRun:

@@ -56,6 +56,7 @@ from eventsourcing.system import Follower
 
 from workbench.reading.decoding import short_name
 from workbench.stores import open_app
+from workbench.tracing import TRACE_KEY, follow_causes, trace_of
 
 if TYPE_CHECKING:
     from workbench.systems.run import SystemRun
@@ -80,21 +81,27 @@ class RecordedEvent:
     """The aggregate's version after it."""
     payload: Mapping[str, Any] = field(default_factory=dict)
     """Its other attributes, decoded."""
+    causation_id: str | None = None
+    """What caused it (``"<stream>:<version>"`` of the upstream event, or a command's id),
+    when it was recorded with tracing (:mod:`workbench.tracing`)."""
 
     @classmethod
     def of(cls, notification: Notification, event: DomainEventProtocol[Any]) -> RecordedEvent:
+        cause = trace_of(event)
         return cls(
             position=int(notification.id),
             event_type=short_name(notification.topic),
             stream=event.originator_id,
             version=int(event.originator_version),
             payload=payload_of(event),
+            causation_id=cause.causation_id if cause is not None else None,
         )
 
 
 def payload_of(event: Any) -> dict[str, Any]:
     """An event's attributes other than its envelope (stream, version, timestamp)."""
-    return {k: v for k, v in getattr(event, "__dict__", {}).items() if k not in ENVELOPE}
+    state = getattr(event, "__dict__", {})
+    return {k: v for k, v in state.items() if k not in ENVELOPE and k != TRACE_KEY}
 
 
 @dataclass(frozen=True)
@@ -203,6 +210,7 @@ class PolicyStepper:
 
     def _new_copy(self) -> Follower[Any]:
         copy = open_app(type(self.real), "memory", env=self.run.env)
+        follow_causes(copy)  # as the real follower: what it records is caused by the event in
         return copy
 
     def _next(self) -> Notification | None:
@@ -354,10 +362,13 @@ def _event_html(event: RecordedEvent, where: str) -> str:
         f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{_value(v)}</td></tr>"
         for k, v in event.payload.items()
     )
+    cause = (
+        f", caused by {html.escape(event.causation_id)}" if event.causation_id is not None else ""
+    )
     return (
         f"<div class='wb-event'><b>{html.escape(event.event_type)}</b> at position "
         f"{event.position} of {html.escape(where)} (stream {html.escape(str(event.stream))}, "
-        f"version {event.version})<table>{rows}</table></div>"
+        f"version {event.version}{cause})<table>{rows}</table></div>"
     )
 
 
