@@ -65,6 +65,7 @@ from workbench.processes.declaration import (
 from workbench.processes.log import ProcessInstance, ProcessLog, plain, process_log_class
 from workbench.processes.upstream import UpstreamEvent, UpstreamLog
 from workbench.processes.view import run_html, short_key
+from workbench.processes.window import Instances, Steps
 from workbench.reading.opening import HistorySource
 from workbench.stores import Store, open_app
 from workbench.tracing import process_step_cause
@@ -293,11 +294,14 @@ class ProcessRun:
         self.clock: Clock = clock
         self.log: ProcessLog = open_app(process_log_class(declaration.name), store)
         self.ledger: dict[str, str] = dict(ledger or {})
+        self._given_ledger = dict(self.ledger)
         self.sent: list[Emitted] = []
-        self.steps: list[Step] = []
+        self.steps = Steps()
+        """Every step, numbered; after a :meth:`jump`, only those since it are kept."""
         self.view = 0
         self.cursor = 0
-        self.instances: dict[str, ProcessInstance] = {}
+        self.instances = Instances()
+        """Key → instance; after a :meth:`jump`, instances are made when first read."""
         self.anomalies: list[Anomaly] = []
         self.failures: list[Failure] = []
         self._attention: set[str] = set()
@@ -334,7 +338,7 @@ class ProcessRun:
 
     def states(self) -> dict[str, str]:
         """Instance key → state shown (``failed`` / ``abandoned`` when parked or given up)."""
-        return {k: inst.shown_state for k, inst in self.instances.items()}
+        return self.instances.shown_states()
 
     def instance(self, key: str) -> ProcessInstance:
         """The instance with this key, as of the step in view."""
@@ -448,9 +452,10 @@ class ProcessRun:
 
         Only that instance's own events are replayed; nothing is undone in the
         outside world (an e-mail sent stays sent) and stepping forward again
-        replays the recorded step without repeating it.
+        replays the recorded step without repeating it. ``None`` at the start,
+        and at a :meth:`jump`'s own step (the steps before it were not kept).
         """
-        if self.view == 0:
+        if self.view == 0 or self.view <= self.steps.floor:
             return None
         step = self.steps[self.view - 1]
         if step.instance is not None:
@@ -513,7 +518,14 @@ class ProcessRun:
         return None
 
     def reset(self) -> None:
-        """Back to before the first step (the recorded steps can be replayed forward)."""
+        """Back to before the first step (the recorded steps can be replayed forward).
+
+        After a :meth:`jump` the steps before it were not kept: the run starts over
+        (as ``jump(position=0)``), and stepping forward derives them again.
+        """
+        if self.steps.floor:
+            self.jump(position=0)
+            return
         if self.resumed_at:
             raise ProcessError(
                 "this run resumed from its store at position "
@@ -523,6 +535,24 @@ class ProcessRun:
         self._attention.clear()
         self.view = 0
         self.cursor = 0
+
+    def jump(
+        self, *, position: int | None = None, time: datetime | None = None, keep: int = 100
+    ) -> Step | None:
+        """Go to an upstream position or a business time without taking every step.
+
+        The state is the one a run that stepped there has (instances, pending
+        timeouts, step numbers, clock): ``position`` stops after the last event
+        at or before it; ``time`` delivers the events up to it, fires what falls
+        due and sets the clock there. Far moves derive the states in one pass
+        over the upstream events (:mod:`workbench.processes.jump`) and take the
+        last ``keep`` events as real steps, so stepping back works over those.
+        Only a dry run (``handlers=None``) on an in-memory process store can
+        jump: a jump never executes an action. Returns the step in view.
+        """
+        from workbench.processes.jump import jump
+
+        return jump(self, position=position, time=time, keep=keep)
 
     def advance(
         self, delta: timedelta | None = None, *, minutes: float = 0, seconds: float = 0
