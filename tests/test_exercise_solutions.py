@@ -32,6 +32,29 @@ WRONG: dict[str, list[str]] = {
         'customer = trip.state_at(trip.versions[-1])["TicketPurchase.Started"]["customer"]\n'
         "versions = len(trip.versions) - 1  # off by one",
     ],
+    "04-inside-the-model.ipynb": [
+        "class Ticket(Aggregate):  # cancels once, but a cancelled ticket can still be renamed\n"
+        '    @event("Sold")\n'
+        "    def __init__(self, delegate: str) -> None:\n"
+        "        self.delegate = delegate\n"
+        "        self.cancelled = False\n"
+        "\n"
+        "    def rename(self, delegate: str) -> None:\n"
+        "        self._renamed(delegate)\n"
+        "\n"
+        '    @event("Renamed")\n'
+        "    def _renamed(self, delegate: str) -> None:\n"
+        "        self.delegate = delegate\n"
+        "\n"
+        "    def cancel(self, reason: str) -> None:\n"
+        "        if self.cancelled:\n"
+        '            raise ValueError("already cancelled")\n'
+        "        self._cancelled(reason)\n"
+        "\n"
+        '    @event("Cancelled")\n'
+        "    def _cancelled(self, reason: str) -> None:\n"
+        "        self.cancelled = True\n",
+    ],
     "05-projections.ipynb": [
         "class TimeoutsPerConference(Projection):  # per purchase, not per conference\n"
         '    @handles("TicketPurchase.TimedOut")\n'

@@ -18,6 +18,7 @@ DRAWS: dict[str, tuple[int, int]] = {
     "01-welcome.ipynb": (1, 0),  # events per type
     "02-event-stream.ipynb": (0, 2),  # the stream viewer's events over time (SVG), time travel
     "03-task-based-ui.ipynb": (0, 0),  # forms and tables only
+    "04-inside-the-model.ipynb": (1, 6),  # versions of a conference; the command cycle x6
     "05-projections.ipynb": (3, 0),  # projection view, sponsor pipeline, sales
     "06-process-managers.ipynb": (0, 1),  # the process stepper's state diagram
     "08-event-storming.ipynb": (0, 2),  # storming boards
