@@ -380,3 +380,28 @@ def test_what_a_follower_records_is_caused_by_the_upstream_event(where: str, run
         assert down.correlation_id == cause.correlation_id  # one business process
         step = run.stepper("Ledger").step()  # the sandbox copy traces as the real one
         assert step is not None and step.recorded[0].causation_id == event_id(sale, 1)
+
+
+def test_map_of_a_follower_with_two_leaders_counts_each_edge() -> None:
+    both = System(pipes=[[Till, Ledger, Auditor], [Till, Auditor]])
+    with open_system(both) as run:
+        till = run.get(Till)
+        tea = till.sell("tea", "3.50")
+        till.open_drawer("Ana")
+        till.refund(tea, "cold")
+        picture = run.map()
+        assert picture.edges() == [("Till", "Ledger"), ("Ledger", "Auditor"), ("Till", "Auditor")]
+        # the Auditor's plain policy takes every event: the drawer opening counts there
+        assert picture.counts("Till", "Auditor") == {
+            "Sale.Made": 1,
+            "Drawer.Opened": 1,
+            "Sale.Refunded": 1,
+        }
+        assert picture.flow("Till", "Auditor").handles is None
+        assert picture.to_frame()["count"].sum() == 2 + 2 + 3
+        with pytest.raises(SystemRunError, match="say which one to step with leader="):
+            run.stepper("Auditor")
+        step = run.stepper("Auditor", leader="Till").step()
+        assert step is not None and [e.event_type for e in step.recorded] == ["Note.Written"]
+        svg = picture.to_svg()
+        assert svg.count('class="flow"') == 3

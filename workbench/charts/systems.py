@@ -45,7 +45,12 @@ def lag_chart(frame: pd.DataFrame, *, width: int = 420) -> Any:
         .mark_bar()
         .encode(
             y=alt.Y("edge:N", title=None),
-            x=alt.X("events:Q", title="leader's events (by position)", stack="zero"),
+            x=alt.X(
+                "events:Q",
+                title="leader's events (by position)",
+                stack="zero",
+                axis=alt.Axis(format="d", tickMinStep=1),
+            ),
             color=alt.Color(
                 "what:N",
                 title=None,

@@ -56,6 +56,7 @@ ROW_GAP = 70
 MARGIN = 24
 LINE = 14
 MAX_LINES = 6
+LOOP_DROP = 36
 EDGE = "#607d8b"
 FILLS = {
     "leader": "#a7c7ff",
@@ -230,8 +231,9 @@ class SystemMap:
         for name in self.nodes:
             columns.setdefault(depth[name], []).append(name)
         tallest = max((len(c) for c in columns.values()), default=1)
-        slot = NODE_H + ROW_GAP + LINE * MAX_LINES // 2
-        top = MARGIN + 30
+        lines = max((len(f.label_lines()) for f in self.flows), default=1)
+        slot = NODE_H + ROW_GAP + LINE * (lines - 1)
+        top = MARGIN + 30 + LINE * (lines - 1)  # room for the first edge's label above it
         placed: dict[str, tuple[float, float]] = {}
         for col, members in columns.items():
             offset = (tallest - len(members)) * slot / 2
@@ -244,9 +246,10 @@ class SystemMap:
         where = self.positions()
         depth = _depths(list(self.nodes), self.edges())
         columns = max(depth.values(), default=0) + 1
-        rows = max((sum(1 for d in depth.values() if d == c) for c in range(columns)), default=1)
         width = MARGIN * 2 + columns * NODE_W + (columns - 1) * COL_GAP
-        height = MARGIN + 30 + rows * (NODE_H + ROW_GAP + LINE * MAX_LINES // 2) + 60
+        loops = sum(1 for f in self.flows if depth[f.follower] != depth[f.leader] + 1)
+        lowest = max((y for _, y in where.values()), default=0.0) + NODE_H
+        height = lowest + MARGIN + loops * (LOOP_DROP + LINE * MAX_LINES + 16)
         label = html.escape(self.text, quote=True)
         parts = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
@@ -262,9 +265,10 @@ class SystemMap:
             f"{html.escape(self.title)}</text>",
         ]
         labels: list[str] = []
-        for n, f in enumerate(self.flows):
+        loop = 0
+        for f in self.flows:
             (x1, y1), (x2, y2) = where[f.leader], where[f.follower]
-            if depth[f.follower] > depth[f.leader]:
+            if depth[f.follower] == depth[f.leader] + 1:  # next column: a curve across
                 sx, sy, ex, ey = x1 + NODE_W, y1 + NODE_H / 2, x2 - 2, y2 + NODE_H / 2
                 bend = (ex - sx) / 2
                 path = (
@@ -272,14 +276,17 @@ class SystemMap:
                     f"{ex - bend:.1f},{ey:.1f} {ex:.1f},{ey:.1f}"
                 )
                 tx, ty = (sx + ex) / 2, (sy + ey) / 2 - 8
-            else:  # back to an earlier column (a cycle), or the same one: under the boxes
+            else:  # past a column, back (a cycle), or the same column: under the boxes
                 sx, sy = x1 + NODE_W / 2, y1 + NODE_H
                 ex, ey = x2 + NODE_W / 2, y2 + NODE_H + 2
-                low = max(sy, ey) + 50 + 12 * n
+                drop = LOOP_DROP + loop * (LINE * MAX_LINES + 16)
+                low = max(sy, ey) + drop / 0.75  # the curve's lowest point is drop below
                 path = (
                     f"M{sx:.1f},{sy:.1f} C{sx:.1f},{low:.1f} {ex:.1f},{low:.1f} {ex:.1f},{ey:.1f}"
                 )
-                tx, ty = (sx + ex) / 2, low - 4
+                loop += 1
+                below = max(sy, ey) + drop + LINE  # the label hangs under the curve
+                tx, ty = (sx + ex) / 2, below + (len(f.label_lines()) - 1) * LINE
             tip = html.escape(f"{f.leader} → {f.follower}: " + "; ".join(f.label_lines()))
             parts.append(
                 f'<g class="flow" data-leader="{html.escape(f.leader)}" '
