@@ -110,6 +110,26 @@ def test_breakpoint_and_clock(setup: Setup) -> None:
     assert "no step matched" in stepper.message
 
 
+def test_every_input_is_named_for_a_screen_reader(setup: Setup) -> None:
+    from typing import Any
+
+    import ipywidgets as widgets
+
+    def walk(widget: Any) -> Any:
+        yield widget
+        for child in getattr(widget, "children", ()):
+            yield from walk(child)
+
+    kinds = (widgets.Dropdown, widgets.Text, widgets.IntText, widgets.BoundedIntText)
+    inputs = [w for w in walk(setup.stepper) if isinstance(w, kinds)]
+    assert len(inputs) >= 4
+    # ipywidgets draws a description as a <label> tied to the input; a placeholder names it too
+    unnamed = [
+        type(w).__name__ for w in inputs if not (w.description or w.get_state().get("placeholder"))
+    ]
+    assert not unnamed, f"inputs without a name: {unnamed}"
+
+
 def test_errors_are_shown_not_raised(setup: Setup) -> None:
     setup.reserve("Ada")
     stepper = setup.stepper

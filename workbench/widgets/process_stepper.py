@@ -52,7 +52,9 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
         self.break_kind = widgets.Dropdown(
             options=[("event type", "event_type"), ("state", "state"), ("instance", "instance")],
             value="event_type",
-            layout=widgets.Layout(width="120px"),
+            description="Stop at",
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="180px"),
         )
         self.break_value = widgets.Combobox(
             options=self._break_options("event_type"),
@@ -62,7 +64,12 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
         )
         self.break_button = widgets.Button(description="Run to breakpoint", layout=_BUTTON)
         self.minutes = widgets.BoundedIntText(
-            value=31, min=1, max=60 * 24 * 365, layout=widgets.Layout(width="90px")
+            value=31,
+            min=1,
+            max=60 * 24 * 365,
+            description="Minutes",
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="150px"),
         )
         self.advance_button = widgets.Button(description="Advance clock (min)", layout=_BUTTON)
         self.dead_letter = widgets.Dropdown(
