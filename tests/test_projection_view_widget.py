@@ -81,6 +81,28 @@ def test_controls_have_stable_descriptions_and_classes(view: ProjectionView) -> 
         assert css in widget._dom_classes
 
 
+def test_every_input_is_named_for_a_screen_reader(view: ProjectionView) -> None:
+    import ipywidgets as widgets
+
+    def walk(widget: Any) -> Any:
+        yield widget
+        for child in getattr(widget, "children", ()):
+            yield from walk(child)
+
+    kinds = (widgets.Dropdown, widgets.Text, widgets.IntText, widgets.BoundedIntText)
+    inputs = [w for w in walk(view) if isinstance(w, kinds)]
+    assert len(inputs) >= 3
+    # ipywidgets draws a description as a <label> tied to the input; a placeholder names it too
+    unnamed = [
+        type(w).__name__ for w in inputs if not (w.description or w.get_state().get("placeholder"))
+    ]
+    assert not unnamed, f"inputs without a name: {unnamed}"
+    view.rebuild_button.click()
+    view.wait()
+    # no vega-embed "…" menu: its button is an icon a screen reader cannot name
+    assert view.chart_widget.embed_options == {"actions": False}
+
+
 def test_pause_and_resume_a_rebuild_with_throttled_redraws() -> None:
     run = ProjectionRun(SlowTicketsRemaining(), SAMPLE_TICKETING, batch_size=20)
     view = ProjectionView(run, remaining_frame, remaining_chart, redraws_per_second=4)

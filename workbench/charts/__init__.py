@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["enable_offline", "to_png", "to_svg"]
+__all__ = ["EMBED_OPTIONS", "enable_offline", "to_png", "to_svg"]
+
+EMBED_OPTIONS: dict[str, Any] = {"actions": False}
+"""vega-embed options for every chart shown in a notebook: no "…" actions menu.
+
+Its button is a ``<summary>`` holding only an icon, which a screen reader cannot
+name (axe-core: ``summary-name``, serious), and its "Open in Vega Editor" leaves
+the machine. A handout saves a chart with :func:`to_svg` / :func:`to_png` instead.
+"""
 
 _enabled = False
 
@@ -22,6 +30,8 @@ def enable_offline() -> None:
     >>> import altair as alt
     >>> alt.renderers.active
     'jupyter'
+    >>> alt.renderers.options["embed_options"]
+    {'actions': False}
     """
     global _enabled
     if _enabled:
@@ -29,7 +39,7 @@ def enable_offline() -> None:
     import altair as alt
 
     alt.JupyterChart.enable_offline()
-    alt.renderers.enable("jupyter", offline=True)
+    alt.renderers.enable("jupyter", offline=True, embed_options=EMBED_OPTIONS)
     _enabled = True
 
 

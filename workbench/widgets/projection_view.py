@@ -32,7 +32,7 @@ import altair as alt
 import ipywidgets as widgets
 import pandas as pd
 
-from workbench.charts import enable_offline
+from workbench.charts import EMBED_OPTIONS, enable_offline
 from workbench.charts.projections import auto_chart, spec_with_data
 from workbench.projections import ProjectionError, ProjectionRun, ReadModel
 
@@ -100,7 +100,12 @@ class ProjectionView(widgets.VBox):  # type: ignore[misc]
             "Step", "wb-projection-step", "apply the next events", "step-forward"
         )
         self.step_count = widgets.BoundedIntText(
-            value=1, min=1, max=1_000_000, layout=widgets.Layout(width="90px")
+            value=1,
+            min=1,
+            max=1_000_000,
+            description="events",
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="150px"),
         )
         self.step_count.add_class("wb-projection-step-count")
         self.position_input = widgets.IntText(
@@ -290,7 +295,7 @@ class ProjectionView(widgets.VBox):  # type: ignore[misc]
                 raise
             self._base_spec = chart.to_dict()
             enable_offline()  # Vega from vl-convert, never from a CDN
-            self.chart_widget = alt.JupyterChart(chart)
+            self.chart_widget = alt.JupyterChart(chart, embed_options=EMBED_OPTIONS)
             self.chart_widget.add_class("wb-projection-jupyterchart")
             self.chart_output.children = (self.chart_widget,)
             return
