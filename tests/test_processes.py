@@ -490,6 +490,22 @@ def test_state_diagram_highlights_the_current_state_and_last_transition() -> Non
         state_diagram(42)
 
 
+def test_state_diagram_says_in_words_what_it_shows() -> None:
+    import xml.etree.ElementTree as ET
+
+    diagram = state_diagram(ORDER, current="ready", last=("waiting", "Order.Cooked", "ready"))
+    svg = ET.fromstring(diagram.svg)
+    title = svg.find("{http://www.w3.org/2000/svg}title")
+    assert svg.get("role") == "img" and title is not None and svg[0] is title
+    assert svg.get("aria-label") == title.text == diagram.text
+    name = ORDER.to_dict()["name"]
+    assert diagram.text.startswith(f"State diagram of {name}: 5 states (new, waiting, ready")
+    assert "current: ready" in diagram.text and "last: waiting to ready on Order.Cooked" in (
+        diagram.text
+    )
+    assert "current: none" in state_diagram(ORDER).text
+
+
 def test_a_run_resumes_from_its_store(s: Scenario, tmp_path: Any) -> None:
     store = tmp_path / "order-process.sqlite"
     a = s.do("place", "soup", 1)

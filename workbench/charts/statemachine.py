@@ -21,7 +21,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["StateDiagram", "state_diagram"]
+__all__ = ["StateDiagram", "describe", "state_diagram"]
 
 NODE_W = 150
 NODE_H = 40
@@ -48,6 +48,9 @@ class StateDiagram:
     """The highlighted state."""
     last: tuple[str, str, str] | None
     """The marked transition (source, trigger, target)."""
+    text: str = ""
+    """What the picture shows, in words: its text alternative for a screen reader
+    (the SVG's ``<title>`` and ``aria-label``)."""
 
     def _repr_svg_(self) -> str:
         return self.svg
@@ -175,10 +178,13 @@ def state_diagram(
         height += NODE_H + 50
     width = max(width, MARGIN * 2 + 2 * NODE_W + 30)
 
+    words = describe(data, current=current, last=last, title=title)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="12" '
-        f'role="img" style="max-width:{width:.0f}px;width:100%;height:auto">',
+        f'role="img" aria-label="{html.escape(words)}" '
+        f'style="max-width:{width:.0f}px;width:100%;height:auto">',
+        f"<title>{html.escape(words)}</title>",
         "<defs>"
         f'<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
@@ -308,4 +314,39 @@ def state_diagram(
         positions=positions,
         current=current,
         last=tuple(last) if last else None,  # type: ignore[arg-type]
+        text=words,
     )
+
+
+def describe(
+    declaration: Any,
+    *,
+    current: str | None = None,
+    last: tuple[str, str, str] | None = None,
+    title: str | None = None,
+) -> str:
+    """The diagram in words, for a screen reader: name, states, current state, last move.
+
+    >>> text = describe(
+    ...     {"name": "Purchase", "states": ["reserved", "paid"], "initial": "reserved",
+    ...      "transitions": [{"source": "reserved", "on": "P.Paid", "target": "paid"}]},
+    ...     current="paid", last=("reserved", "P.Paid", "paid"))
+    >>> for part in text.split("; "):
+    ...     print(part)
+    State diagram of Purchase: 2 states (reserved, paid), 1 transition
+    current: paid
+    last: reserved to paid on P.Paid
+    """
+    data = _as_data(declaration)
+    name = title or data.get("name")
+    states = list(data["states"])
+    moves = len(data["transitions"])
+    text = (
+        f"State diagram{f' of {name}' if name else ''}: {len(states)} "
+        f"state{'s' if len(states) != 1 else ''} ({', '.join(map(str, states))}), "
+        f"{moves} transition{'s' if moves != 1 else ''}; current: {current or 'none'}"
+    )
+    if last:
+        source, trigger, target = last
+        text += f"; last: {source} to {target} on {trigger}"
+    return text
