@@ -89,6 +89,12 @@ WRONG: dict[str, list[str]] = {
         "    def serve_coffee(self, machine_id: object) -> None:\n"
         "        self.save(self.repository.get(machine_id))\n",
     ],
+    "09-closing.ipynb": [
+        "types = ['TicketPurchase.TicketCancelled']\n"
+        "cancelled = wb.load_events(wb.SAMPLE_TICKETING, event_types=types)\n"
+        "most_cancelled = 'Standard'\n"
+        "cancellations = len(cancelled)  # every cancellation, of any type\n",
+    ],
 }
 
 

@@ -22,6 +22,7 @@ DRAWS: dict[str, tuple[int, int]] = {
     "05-projections.ipynb": (3, 0),  # projection view, sponsor pipeline, sales
     "06-process-managers.ipynb": (0, 1),  # the process stepper's state diagram
     "08-event-storming.ipynb": (0, 2),  # storming boards
+    "09-closing.ipynb": (0, 2),  # the purchase process, the storming board
     "10-your-own-history.ipynb": (4, 0),  # funnel, time to pay, discount codes, cohorts
 }
 """The altair charts and diagrams each notebook draws, at least.
