@@ -19,6 +19,7 @@ import pytest
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEventProtocol, event
 from eventsourcing.system import ProcessApplication, System
+from eventsourcing.utils import get_topic
 
 from workbench.systems import (
     PolicyStepper,
@@ -405,3 +406,28 @@ def test_map_of_a_follower_with_two_leaders_counts_each_edge() -> None:
         assert step is not None and [e.event_type for e in step.recorded] == ["Note.Written"]
         svg = picture.to_svg()
         assert svg.count('class="flow"') == 3
+
+
+class Cashier(ProcessApplication[UUID]):
+    """A follower that names its topics: it only ever sees refunds."""
+
+    topics = (get_topic(Sale.Refunded),)  # type: ignore[attr-defined]
+
+    def policy(  # type: ignore[override]
+        self, domain_event: DomainEventProtocol[UUID], processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        processing_event.collect_events(Note("refund"))
+
+
+def test_a_follower_with_topics_lags_only_by_the_events_it_will_process(where: str) -> None:
+    with open_system(System(pipes=[[Till, Cashier]]), where, paused=True) as run:
+        till = run.get(Till)
+        sales = [till.sell("tea", "1.00") for _ in range(3)]
+        till.refund(sales[0], "cold")
+        till.sell("cake", "2.00")
+        till.refund(sales[1], "stale")
+        till.open_drawer("Ana")
+        assert lag_rows(run) == [("Till", "Cashier", 0, 7, 2)]
+        run.resume()
+        assert lag_rows(run) == [("Till", "Cashier", 6, 7, 0)]  # the drawer is not waiting
+        assert run.map().counts("Till", "Cashier") == {"Sale.Refunded": 2}

@@ -43,6 +43,7 @@ import pandas as pd
 from eventsourcing.utils import resolve_topic
 
 from workbench.reading.decoding import short_name
+from workbench.systems.counting import topic_counts
 
 if TYPE_CHECKING:
     from workbench.systems.run import SystemRun
@@ -140,15 +141,9 @@ def count_flow(run: SystemRun, leader_name: str, follower_name: str) -> Flow:
     cache: _Count = run._counts.setdefault((leader_name, follower_name), _Count())
     if tracking < cache.upto:  # the store was rebuilt: count again
         cache.upto, cache.topics = 0, Tally()
-    start = cache.upto + 1
-    while start <= tracking:
-        found = leader.recorder.select_notifications(
-            start=start, limit=5_000, stop=tracking, topics=follower.topics
-        )
-        if not found:
-            break
-        cache.topics.update(n.topic for n in found)
-        start = found[-1].id + 1
+    cache.topics.update(
+        topic_counts(leader.recorder, after=cache.upto, upto=tracking, topics=follower.topics)
+    )
     cache.upto = tracking
     cls = type(follower)
     counts: dict[str, int] = {}
