@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import nbformat
@@ -69,6 +70,39 @@ def test_a_notebook_without_goals_or_recap_fails(tmp_path: Path) -> None:
     (tmp_path / "bare.ipynb").write_text(json.dumps(bare))
     with pytest.raises(AssertionError, match="Time"):
         test_notebook_opens_with_goals_and_minutes_and_closes_with_a_recap(tmp_path / "bare.ipynb")
+
+
+GUIDE = Path(__file__).parents[1] / "INSTRUCTOR.md"
+ROW = re.compile(r"^\| (\d+):(\d\d) \|[^|\n]*\|([^|\n]*)\| (\d+) \|$", re.M)
+
+
+def timetable() -> list[tuple[int, str, int]]:
+    """(start in minutes, notebook column, minutes) of each row of INSTRUCTOR.md's timetable."""
+    return [
+        (int(h) * 60 + int(m), notebook, int(minutes))
+        for h, m, notebook, minutes in ROW.findall(GUIDE.read_text())
+    ]
+
+
+def test_the_instructors_timetable_gives_each_notebook_its_own_minutes() -> None:
+    rows = timetable()
+    assert len(rows) >= 5, "INSTRUCTOR.md has a timetable: | time | section | notebook | minutes |"
+    for (start, notebook, minutes), (following, _, _) in pairwise(rows):
+        assert following == start + minutes, (
+            f"INSTRUCTOR.md: {notebook.strip() or 'the break'} starts at {start // 60}:"
+            f"{start % 60:02d} and takes {minutes} minutes, but the next row starts at "
+            f"{following // 60}:{following % 60:02d}"
+        )
+    for path in NOTEBOOKS:
+        time = MINUTES.search("".join(json.loads(path.read_text())["cells"][0]["source"]))
+        assert time, f"{path.name} says its minutes ('**Time:** N minutes')"
+        if "at home" in time.string[time.start() : time.string.find("\n", time.start())]:
+            continue
+        listed = [minutes for _, notebook, minutes in rows if f"`{path.name}`" in notebook]
+        assert listed == [int(time.group(1))], (
+            f"INSTRUCTOR.md's timetable gives {path.name} {listed or 'no row'}, and the notebook "
+            f"says {time.group(1)} minutes: give it one row with the same minutes"
+        )
 
 
 @pytest.mark.notebook
