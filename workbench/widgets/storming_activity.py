@@ -34,6 +34,8 @@ from workbench.storming.board import KINDS, Sticky
 __all__ = ["StormingActivityView"]
 
 _BUTTON = widgets.Layout(width="auto")
+_NAMED = {"description_width": "initial"}
+"""The whole name shows beside its control (not cut to "On the bo...")."""
 _KIND_ORDER = ("event", *(k for k in KINDS if k != "event"))
 """Events first: a storming wall starts with what happened."""
 
@@ -55,19 +57,27 @@ class StormingActivityView(widgets.VBox):  # type: ignore[misc]
         self.text = widgets.Text(
             description="Sticky text",
             placeholder="e.g. Tickets reserved",
+            style=_NAMED,
             layout=widgets.Layout(width="340px"),
         )
         self.kind = widgets.Dropdown(
             options=list(_KIND_ORDER),
             value="event",
             description="Kind",
+            style=_NAMED,
             layout=widgets.Layout(width="200px"),
         )
         self.add_button = widgets.Button(
-            description="Add", button_style="primary", tooltip="Add the sticky at the end"
+            description="Add",
+            button_style="primary",
+            tooltip="Add the sticky at the end",
+            layout=_BUTTON,
         )
         self.chosen = widgets.Dropdown(
-            options=[], description="On the board", layout=widgets.Layout(width="340px")
+            options=[],
+            description="On the board",
+            style=_NAMED,
+            layout=widgets.Layout(width="340px"),
         )
         self.left_button = widgets.Button(description="◀ Move left", layout=_BUTTON)
         self.right_button = widgets.Button(description="Move right ▶", layout=_BUTTON)
