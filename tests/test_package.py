@@ -30,10 +30,12 @@ def test_widgets_package_exports_one_view_per_capability() -> None:
     assert set(widgets.__all__) == {
         "CommandPanel",
         "CrudEditor",
+        "PolicyStepperView",
         "ProcessStepper",
         "ProjectionView",
         "StormingActivityView",
         "StreamViewer",
+        "SystemView",
         "TimeTravelView",
     }
 
