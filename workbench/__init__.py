@@ -78,6 +78,7 @@ from workbench.samples import (
 from workbench.stores import Store, StoreError, describe_store, open_app, parse_store
 from workbench.storming import Board, StormingActivity, storming_board
 from workbench.stream import EventStream, StreamFilter
+from workbench.systems import PolicyStep, PolicyStepper, SystemMap, SystemRun, open_system
 from workbench.text_search import TextIndex
 from workbench.timetravel import TimeTravel
 from workbench.tracing import caused_by, correlated, follow_causes, trace_of, tracing_env
@@ -104,6 +105,8 @@ __all__ = [
     "LoadError",
     "ManualClock",
     "Outbox",
+    "PolicyStep",
+    "PolicyStepper",
     "ProcessDeclaration",
     "ProcessRun",
     "Projection",
@@ -119,6 +122,8 @@ __all__ = [
     "StormingActivity",
     "StreamFilter",
     "SystemClock",
+    "SystemMap",
+    "SystemRun",
     "TextIndex",
     "TimeTravel",
     "Timeout",
@@ -147,6 +152,7 @@ __all__ = [
     "open_history",
     "open_records",
     "open_storage",
+    "open_system",
     "parse_store",
     "storming_board",
     "timeout",
