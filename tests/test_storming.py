@@ -297,6 +297,18 @@ def test_the_board_exports_to_svg_and_png_offline(tmp_path: Path) -> None:
         board.save(tmp_path / "board.jpg")
 
 
+def test_the_board_says_in_words_what_it_shows() -> None:
+    board = storming_board(Kitchen)
+    words = "Kitchen: event storming: 3 commands, 1 aggregate, 2 events; lanes: Kitchen"
+    root = ET.fromstring(board.to_svg())
+    assert root.get("role") == "img"
+    assert root[0].tag == "{http://www.w3.org/2000/svg}title" and root[0].text == words
+    picture = board.picture()
+    assert picture.alt == words and picture._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert picture._repr_html_().startswith('<img src="data:image/png;base64,')
+    assert picture._repr_html_().endswith(f'alt="{words}">')
+
+
 def test_a_board_says_what_it_holds() -> None:
     text = repr(storming_board(Kitchen))
     assert text.startswith("<Board 'Kitchen: event storming': 3 commands, 1 aggregate, 2 events")

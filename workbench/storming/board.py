@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 if TYPE_CHECKING:
+    from workbench.storming.drawing import Picture
     from workbench.storming.layout import Layout
 
 __all__ = ["COLOURS", "KINDS", "Board", "Kind", "Link", "Sticky"]
@@ -156,6 +157,16 @@ class Board:
         from workbench.storming.drawing import svg_to_png
 
         return svg_to_png(self.to_svg(), scale=scale)
+
+    def picture(self, scale: float = 1.0) -> Picture:
+        """The board as a PNG that shows itself with its text alternative (``alt``).
+
+        Show this rather than ``IPython.display.Image(board.to_png())``, which a
+        screen reader cannot describe.
+        """
+        from workbench.storming.drawing import Picture, describe
+
+        return Picture(png=self.to_png(scale=scale), alt=describe(self.layout()))
 
     def save(self, path: str | Path, scale: float = 2.0) -> Path:
         """Write the board to ``path`` as ``.svg`` or ``.png`` (for handouts)."""

@@ -8,6 +8,8 @@ a handout needs neither a browser nor the internet.
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
 from html import escape
 from itertools import pairwise
 
@@ -15,7 +17,7 @@ from workbench.storming.board import COLOURS, KINDS
 from workbench.storming.layout import LINE, MARGIN, PAD_X, SMALL_LINE, Box, Edge, Layout
 from workbench.storming.text import FONT, SMALL, text_width, wrap
 
-__all__ = ["arrow_points", "controls", "draw", "svg_to_png", "tangles"]
+__all__ = ["Picture", "arrow_points", "controls", "describe", "draw", "svg_to_png", "tangles"]
 
 FONTS = "DejaVu Sans, Verdana, sans-serif"
 FLOW = "#8d8d8d"
@@ -28,6 +30,48 @@ def svg_to_png(svg: str, scale: float = 2.0) -> bytes:
     import vl_convert as vlc
 
     return bytes(vlc.svg_to_png(svg, scale=scale))
+
+
+def describe(layout: Layout) -> str:
+    """The board in words, for a screen reader: its title, what is on it, its lanes.
+
+    >>> describe(Layout(title="Empty"))
+    'Event storming board: Empty: no stickies'
+    """
+    plural = {"policy": "policies"}
+    counts = []
+    for kind in KINDS:
+        n = len({b.name for b in layout.boxes if b.kind == kind})
+        if n:
+            counts.append(f"{n} {kind if n == 1 else plural.get(kind, kind + 's')}")
+    title = layout.title
+    if "storming" not in title.lower():
+        title = f"Event storming board: {title}"
+    text = f"{title}: {', '.join(counts) or 'no stickies'}"
+    if layout.lanes:
+        text += f"; lanes: {', '.join(lane.name for lane in layout.lanes)}"
+    return text
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A PNG picture with its text alternative, shown as an ``<img alt=...>`` in a notebook.
+
+    JupyterLab draws a bare ``image/png`` output without ``alt`` text, so a screen
+    reader says nothing about it; this shows the same PNG with its words.
+    """
+
+    png: bytes
+    """The PNG bytes."""
+    alt: str
+    """What the picture shows, in words."""
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.png).decode("ascii")
+        return f'<img src="data:image/png;base64,{data}" alt="{escape(self.alt)}">'
+
+    def _repr_png_(self) -> bytes:
+        return self.png
 
 
 def controls(source: Box, target: Box) -> tuple[tuple[float, float], ...]:
@@ -114,12 +158,13 @@ def draw(layout: Layout) -> str:
     width, height = layout.width, layout.height
     notes = [line for note in layout.notes for line in wrap(note, width - 2 * MARGIN, SMALL)]
     height += len(notes) * SMALL_LINE + (8 if notes else 0)
+    words = escape(describe(layout))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="wb-storming-board" '
         f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'font-family="{FONTS}" font-size="{FONT:g}" role="img" '
         f'style="max-width:100%;height:auto">',
-        f"<title>{escape(layout.title)}</title>",
+        f"<title>{words}</title>",  # its name for a screen reader (role img, first title)
         "<defs>"
         + "".join(
             f'<marker id="wb-storming-{name}" viewBox="0 0 10 10" refX="9" refY="5" '
