@@ -431,3 +431,10 @@ def test_a_follower_with_topics_lags_only_by_the_events_it_will_process(where: s
         run.resume()
         assert lag_rows(run) == [("Till", "Cashier", 6, 7, 0)]  # the drawer is not waiting
         assert run.map().counts("Till", "Cashier") == {"Sale.Refunded": 2}
+
+
+def test_a_folder_named_with_a_slash_is_created(tmp_path: Path) -> None:
+    with open_system(SHOP, f"{tmp_path}/new/shop/") as run:
+        run.get(Till).sell("tea", "1.00")
+        assert "folder" in repr(run)
+    assert (tmp_path / "new" / "shop" / "till.sqlite").exists()

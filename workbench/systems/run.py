@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -161,6 +162,7 @@ def open_system(
 ) -> SystemRun:
     """Start ``system`` with every application on ``store``; returns a :class:`SystemRun`.
 
+    A string ending in ``/`` names a folder, created if it is not there.
     ``runner`` is ``"single"`` (eventsourcing's ``SingleThreadedRunner``) or
     ``"threads"`` (its ``MultiThreadedRunner``). ``env`` adds eventsourcing
     settings for every application (``CIPHER_KEY``, ``COMPRESSOR_TOPIC``, or
@@ -185,6 +187,15 @@ def open_system(
             f"unknown runner {runner!r}: use 'single' (one thread) or 'threads' "
             "(one thread per follower)"
         )
+    if isinstance(store, str) and store.endswith(("/", os.sep)) and "://" not in store:
+        folder = Path(store).expanduser()
+        if not folder.exists():  # "data/shop/" names a folder store: one file per application
+            try:
+                folder.mkdir(parents=True)
+            except OSError as e:
+                raise SystemRunError(
+                    f"cannot create the folder {folder}: {e.strerror or e}"
+                ) from None
     parsed = parse_store(store)
     if (
         parsed.kind == "sqlite"
@@ -199,7 +210,7 @@ def open_system(
             f"holds one application's events (its one 'stored_events' table): they cannot "
             f"share {parsed.path}. Name a folder instead (each application gets its own "
             f"file there), e.g. open_system(system, '{parsed.path.with_suffix('')}/') "
-            "after creating that folder"
+            "(a name ending in '/' is created if it is not there)"
         )
     settings = dict(env or {})
     on_store = cast(System, _OnStore(system, parsed, settings))
