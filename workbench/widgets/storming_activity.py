@@ -114,7 +114,7 @@ class StormingActivityView(widgets.VBox):  # type: ignore[misc]
                 ),
                 self.status,
                 self.view,
-                self.compare_button,
+                widgets.HBox([self.compare_button]),
                 self.result,
             ]
         )
