@@ -317,6 +317,7 @@ def test_map_counts_what_each_policy_handled(where: str, runner: str, tmp_path: 
         assert "aria-label=" in svg and "<script" not in svg
         saved = picture.save(tmp_path / "map.svg")
         assert saved.read_text(encoding="utf-8") == svg
+        assert picture.save(tmp_path / "map.png").read_bytes().startswith(b"\x89PNG")
         with pytest.raises(ValueError, match="use .svg or .png"):
             picture.save(tmp_path / "map.pdf")
 
@@ -438,3 +439,35 @@ def test_a_folder_named_with_a_slash_is_created(tmp_path: Path) -> None:
         run.get(Till).sell("tea", "1.00")
         assert "folder" in repr(run)
     assert (tmp_path / "new" / "shop" / "till.sqlite").exists()
+
+
+def test_one_application_alone_and_private_sqlite_databases() -> None:
+    with open_system(System(pipes=[[Till]]), "sqlite::memory:") as run:
+        run.get(Till).sell("tea", "1.00")
+        assert run.lag().empty and list(run.lag().columns) == [
+            "follower",
+            "leader",
+            "tracking",
+            "leader_position",
+            "lag",
+        ]
+        picture = run.map()
+        assert (picture.nodes, picture.edges()) == ({"Till": "application"}, [])
+        assert "<svg" in picture.to_svg()
+    with open_system(SHOP, "sqlite::memory:") as run:  # each application its own database
+        run.get(Till).sell("tea", "1.00")
+        assert lag_rows(run) == [("Till", "Ledger", 1, 1, 0), ("Ledger", "Auditor", 1, 1, 0)]
+
+
+def test_encrypted_and_compressed_applications_are_stepped_and_counted(tmp_path: Path) -> None:
+    from eventsourcing.cipher import AESCipher
+
+    env = {"CIPHER_KEY": AESCipher.create_key(16), "COMPRESSOR_TOPIC": "zlib"}
+    with open_system(SHOP, tmp_path, env=env) as run:
+        tea = run.get(Till).sell("tea", "3.50")
+    assert b"tea" not in (tmp_path / "till.sqlite").read_bytes()
+    with open_system(SHOP, tmp_path, env=env) as run:
+        step = run.stepper("Ledger").step()
+        assert step is not None and step.payload == {"item": "tea", "price": Decimal("3.50")}
+        assert step.recorded[0].payload == {"sale": tea, "amount": Decimal("3.50")}
+        assert run.map().counts("Till", "Ledger") == {"Sale.Made": 1}
