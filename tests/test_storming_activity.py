@@ -309,3 +309,29 @@ def test_the_teaching_domain_scenario_of_notebook_08() -> None:
     names = [e.sticky.name for e in activity.timeline(code)]
     assert "Purchase: timeout 'payment' → release tickets" not in names
     assert "Sponsor tickets: InvoiceSettled → issue free tickets" in names
+
+
+def test_aggregates_and_read_models_are_compared_as_sets() -> None:
+    from workbench.projections import Projection, handles
+
+    class KettlesInUse(Projection):
+        @handles("Kettle.Filled")
+        def filled(self, event: object, model: dict[str, object]) -> None:
+            pass
+
+    code = storming_board(Kitchen, processes=[TEA], projections=[KettlesInUse])
+    activity = tea(
+        ("aggregate", "Kettle"),
+        ("event", "Filled"),
+        ("aggregate", "Kettle"),  # the same aggregate again, for the next step: fine
+        ("event", "Boiled"),
+        ("event", "Tea poured"),
+        ("read model", "Kettles in use"),
+    )
+    result = activity.compare(code)
+    assert result.kinds == ("aggregate", "event", "read model")
+    assert result.correct, result.verdict()
+    activity.remove("Kettles in use")
+    assert activity.compare(code).kinds == ("aggregate", "event"), "only the kinds on the board"
+    missing = activity.compare(code, kinds=["event", "read model"]).missing
+    assert [e.sticky.kind for e in missing] == ["read model"]

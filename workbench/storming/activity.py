@@ -212,7 +212,8 @@ def _find_command(board: Board, name: str) -> Sticky:
 def scenario_timeline(board: Board, commands: Sequence[str]) -> list[Expected]:
     """The code's timeline of a scenario: for each of ``commands`` (in order), the command,
     the aggregates it acts on and the events it records; then the policies that follow
-    those events and start a later command of the scenario (or start no command).
+    those events and start a later command of the scenario (or start no command); and,
+    at the end, the read models those events feed.
 
     >>> from workbench.examples.ticketing import Ticketing
     >>> from workbench.storming import storming_board
@@ -244,6 +245,10 @@ def scenario_timeline(board: Board, commands: Sequence[str]) -> list[Expected]:
             if commands_started and not commands_started & later:
                 continue  # it starts a command of another scenario (a timeout, say)
             timeline.append(Expected(policy, step))
+    recorded = {e.sticky.key for e in timeline if e.sticky.kind == "event"}
+    for model in board.of_kind("read model"):  # fed by the scenario's events: at the end
+        if any(k.source in recorded for k in board.links if k.target == model.key):
+            timeline.append(Expected(model, len(steps)))
     return timeline
 
 
