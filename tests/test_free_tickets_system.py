@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import pytest
@@ -230,6 +230,62 @@ def test_tickets_owed_before_the_conference_sells_are_issued_later_once(running:
     assert box_office.get_tickets_remaining(conference) == {"Standard": 9}
 
 
+# Conflicts: another writer between the policy's decision and its recording ----------
+
+
+class Interrupted(BoxOffice):
+    """A box office that lets something happen just before it records a grant."""
+
+    name = BoxOffice.name
+    interruptions: ClassVar[list[Any]] = []
+    recordings = 0
+    """Grants recorded or tried by processing a CRM event."""
+
+    def _record(self, processing_event: Any) -> Any:
+        grant = processing_event.tracking is not None and any(
+            "Purchase" in type(e).__qualname__ for e in processing_event.events
+        )
+        if grant:
+            type(self).recordings += 1
+        if grant and self.interruptions:
+            self.interruptions.pop()()
+        return super()._record(processing_event)
+
+
+def test_a_ticket_sold_while_the_grant_is_decided_makes_the_policy_decide_again(
+    system_store: str,
+) -> None:
+    crm = open_alone(Sponsorship, system_store)
+    box_office = open_alone(Interrupted, system_store)
+    box_office.follow(Sponsorship.name, crm.notification_log)
+    record_sample((crm, box_office))
+    conference = Conference.create_id("PHP18")
+    Interrupted.recordings = 0
+    Interrupted.interruptions[:] = [
+        lambda: box_office.reserve_tickets(conference, "Walk-in", {"Standard": 1})
+    ]
+    box_office.pull_and_process(Sponsorship.name)
+    assert Interrupted.recordings == 3 + 1  # the first grant was decided twice
+    assert grants(box_office).purchases == ONCE_EACH
+    assert box_office.get_tickets_remaining(conference) == {"Standard": 100 - 9 - 1}
+
+
+def test_two_box_offices_racing_on_one_store_grant_once(lasting_store: str) -> None:
+    record_sample(lasting_store)
+    crm = open_alone(Sponsorship, lasting_store)
+    first, second = open_alone(Interrupted, lasting_store), open_alone(BoxOffice, lasting_store)
+    for box_office in (first, second):
+        box_office.follow(Sponsorship.name, crm.notification_log)
+    Interrupted.recordings = 0
+    # Just before the first records its first grant, the second processes everything.
+    Interrupted.interruptions[:] = [lambda: second.pull_and_process(Sponsorship.name)]
+    first.pull_and_process(Sponsorship.name)
+    found = grants(first, crm)
+    assert found.purchases == ONCE_EACH and found.tickets == EXPECTED
+    assert found.tracked == 18
+    assert Interrupted.recordings == 1  # it lost the race, saw the position done, stopped
+
+
 # Runners ---------------------------------------------------------------------------
 
 
@@ -250,6 +306,18 @@ def test_a_restarted_system_catches_up_on_what_the_crm_recorded_alone(lasting_st
     with running_system(lasting_store, SingleThreadedRunner) as runner:
         found = grants(runner.get(BoxOffice), runner.get(Sponsorship))
     assert found.purchases == ONCE_EACH and found.tracked == 18
+
+
+@pytest.mark.parametrize("runner", ["single", "threads"])
+def test_workbench_open_system_runs_it_and_sees_no_lag(runner: str) -> None:
+    from workbench.examples.free_tickets.system import system
+    from workbench.systems import open_system
+
+    with open_system(system, "memory", runner=runner) as run:  # type: ignore[arg-type]
+        record_sample(run)
+        assert run.wait(10)
+        assert run.lag()["lag"].tolist() == [0]
+        assert grants(run.get(BoxOffice)).purchases == ONCE_EACH
 
 
 def test_a_system_on_one_sqlite_file_asks_for_a_folder(tmp_path: Path) -> None:

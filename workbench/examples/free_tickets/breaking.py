@@ -29,12 +29,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
-from eventsourcing.system import Runner
 
 from workbench.examples.free_tickets.application import BoxOffice
 from workbench.examples.free_tickets.domainmodel import SponsorAccount
@@ -76,8 +75,14 @@ def open_alone(app_class: type[TApp], store: str | Path | Store | None = "memory
     return app_class(env=system_env(store))
 
 
+class HasApplications(Protocol):
+    """A running system: eventsourcing's runners, or :func:`workbench.systems.open_system`'s run."""
+
+    def get(self, cls: type[TApp]) -> TApp: ...
+
+
 def record_sample(
-    where: Runner[Any] | tuple[Sponsorship, BoxOffice] | str | Path | Store | None = "memory",
+    where: HasApplications | tuple[Sponsorship, BoxOffice] | str | Path | Store | None = "memory",
 ) -> dict[str, UUID]:
     """A conference on sale in the box office, and three sponsors signed and settled.
 
@@ -87,12 +92,19 @@ def record_sample(
     are opened alone: the box office processes nothing yet). Returns each
     company's sponsor id.
     """
-    if isinstance(where, Runner):
-        crm, box_office = where.get(Sponsorship), where.get(BoxOffice)
-    elif isinstance(where, tuple):
-        crm, box_office = where
-    else:
+    if isinstance(where, tuple):
+        return _record_sample(*where)
+    if isinstance(where, str | Path | Store) or where is None:
         crm, box_office = open_alone(Sponsorship, where), open_alone(BoxOffice, where)
+        try:
+            return _record_sample(crm, box_office)
+        finally:
+            crm.close()
+            box_office.close()
+    return _record_sample(where.get(Sponsorship), where.get(BoxOffice))
+
+
+def _record_sample(crm: Sponsorship, box_office: BoxOffice) -> dict[str, UUID]:
     conference = box_office.schedule_conference("PHP18", "ConFoo PHP 2018", date(2018, 3, 7))
     box_office.add_ticket_type(conference, "Standard", Decimal("450.00"), 100)
     sponsors = {}
