@@ -149,6 +149,7 @@ def test_each_event_delivered_twice_is_processed_once(system_store: str) -> None
     again = deliver_twice(box_office)
     assert again.processed_before and again.recorded == (0, 0) and again.position == 18
     assert "already processed position 18" in str(again)
+    assert again._repr_html_().startswith("<pre>Sponsor.InvoiceSettled at position 18")
 
 
 def test_a_redelivered_settlement_at_a_new_position_grants_nothing_more(running: Any) -> None:

@@ -19,6 +19,7 @@ nothing recorded: the box office had already processed position 1
 
 from __future__ import annotations
 
+import html
 import os
 import select
 import signal
@@ -122,8 +123,15 @@ def _record_sample(crm: Sponsorship, box_office: BoxOffice) -> dict[str, UUID]:
 # What the store says ----------------------------------------------------------------
 
 
+class _ShowsItself:
+    """Shown in a notebook as its plain-words ``str``."""
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
 @dataclass(frozen=True)
-class Grants:
+class Grants(_ShowsItself):
     """What a box office's store holds about free tickets, read from its events."""
 
     tracked: int | None
@@ -170,7 +178,7 @@ def grants(box_office: BoxOffice, crm: Sponsorship | None = None) -> Grants:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class Delivery(_ShowsItself):
     """What delivering one CRM event twice to the box office did."""
 
     position: int
@@ -286,7 +294,7 @@ def replay(box_office: BoxOffice) -> int:
 
 
 @dataclass(frozen=True)
-class Crash:
+class Crash(_ShowsItself):
     """What killing the box office at one point of a grant, then restarting it, did."""
 
     at: str

@@ -17,6 +17,7 @@ point and waits for its parent to kill it with ``SIGKILL``:
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
@@ -29,6 +30,9 @@ from eventsourcing.system import SingleThreadedRunner, System
 from workbench.examples.free_tickets.application import BoxOffice
 from workbench.examples.free_tickets.system import system_env
 from workbench.examples.sponsorship.application import Sponsorship
+
+WAIT_TO_BE_KILLED = 120.0
+"""Seconds the child waits at its hook; a child whose parent is gone then exits."""
 
 
 class HookedBoxOffice(BoxOffice):
@@ -75,8 +79,11 @@ class HookedBoxOffice(BoxOffice):
     def _stop_at(self, point: str) -> None:
         if self.recording_grant and point == self.hook_at:
             print(f"HOOK {point} {self.position}", flush=True)
-            while True:  # until killed
-                time.sleep(1)
+            deadline = time.monotonic() + WAIT_TO_BE_KILLED
+            while time.monotonic() < deadline:  # until killed
+                time.sleep(0.1)
+            print(f"not killed in {WAIT_TO_BE_KILLED} s: exiting", file=sys.stderr, flush=True)
+            os._exit(3)  # as abruptly as a kill: no commit, no clean-up
 
 
 def main(argv: list[str]) -> int:
