@@ -471,3 +471,17 @@ def test_encrypted_and_compressed_applications_are_stepped_and_counted(tmp_path:
         assert step is not None and step.payload == {"item": "tea", "price": Decimal("3.50")}
         assert step.recorded[0].payload == {"sale": tea, "amount": Decimal("3.50")}
         assert run.map().counts("Till", "Ledger") == {"Sale.Made": 1}
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_catch_up_processes_what_was_recorded_before_the_run(where: str, runner: str) -> None:
+    if where == "memory":
+        pytest.skip("a memory store does not outlive its run")
+    with open_system(System(pipes=[[Till]]), where) as alone:  # the till records on its own
+        alone.get(Till).sell("tea", "1.00")
+        alone.get(Till).sell("cake", "2.00")
+    with open_system(SHOP, where, runner=runner) as run:  # type: ignore[arg-type]
+        assert lag_rows(run)[0] == ("Till", "Ledger", 0, 2, 2)  # opening runs nothing
+        run.catch_up()
+        assert run.wait(10)
+        assert lag_rows(run) == [("Till", "Ledger", 2, 2, 0), ("Ledger", "Auditor", 2, 2, 0)]

@@ -100,3 +100,15 @@ def test_stepper_view_on_the_real_follower_goes_forward_only(run: Any) -> None:
     assert view.step_button.disabled  # nothing more upstream
     view.reset_button.click()  # disabled in a browser; forwarded here, refused with a reason
     assert "cannot be reset" in view.status.value
+
+
+def test_catch_up_button_processes_what_waits(tmp_path: Any) -> None:
+    with open_system(SYSTEM, f"{tmp_path}/") as first:
+        first.pause()
+        first.get(Counter).count(1)
+    with open_system(SYSTEM, f"{tmp_path}/") as again:
+        view = SystemView(again)
+        assert view.chart_data["lag"].tolist() == [1]
+        view.catch_up_button.click()
+        assert view.chart_data["lag"].tolist() == [0]
+        assert "0 event(s) waiting" in view.status.value

@@ -97,7 +97,8 @@ class _Gate(RecordingEventReceiver[Any]):
     it missed from the follower's tracking position (as both runners do).
     """
 
-    def __init__(self, target: RecordingEventReceiver[Any]) -> None:
+    def __init__(self, leader_name: str, target: RecordingEventReceiver[Any]) -> None:
+        self.leader_name = leader_name
         self.target = target
         self.is_open = True
         self.held: RecordingEvent[Any] | None = None
@@ -109,6 +110,14 @@ class _Gate(RecordingEventReceiver[Any]):
                 self.held = new_recording_event
                 return
         self.target.receive_recording_event(new_recording_event)
+
+    def prompt(self) -> None:
+        """Tell the receiver the leader has news: it pulls from the follower's tracking position.
+
+        Both runners read only the leader's name from a recording event, so an
+        empty one prompts a catch-up. Closed, the gate keeps it for later.
+        """
+        self.receive_recording_event(RecordingEvent(self.leader_name, [], None))
 
     def release(self) -> None:
         with self.lock:
@@ -167,8 +176,11 @@ def open_system(
     ``"threads"`` (its ``MultiThreadedRunner``). ``env`` adds eventsourcing
     settings for every application (``CIPHER_KEY``, ``COMPRESSOR_TOPIC``, or
     ``SHOP_CIPHER_KEY`` for one of them). ``paused=True`` starts with the
-    followers held back (see :meth:`SystemRun.pause`). Close the run when done
-    (``run.close()``, or ``with open_system(...) as run:``).
+    followers held back (see :meth:`SystemRun.pause`). Followers process what
+    their leaders record from now on; what is already in the store and not
+    processed yet (a store opened again) waits for :meth:`SystemRun.catch_up`
+    (nothing runs at opening, so opening a large history is quick). Close the
+    run when done (``run.close()``, or ``with open_system(...) as run:``).
 
     >>> from eventsourcing.system import System
     >>> from workbench.systems.examples import Counter, Doubler
@@ -258,7 +270,7 @@ class SystemRun:
         for name in system.leaders:
             leader = self.app(name)
             assert isinstance(leader, Leader)
-            gates = [_Gate(receiver) for receiver in leader.followers]
+            gates = [_Gate(name, receiver) for receiver in leader.followers]
             leader.followers[:] = gates
             self._gates.extend(gates)
         self._counts: dict[tuple[str, str], Any] = {}
@@ -318,12 +330,35 @@ class SystemRun:
                 gate.is_open = False
 
     def resume(self) -> None:
-        """Let the followers catch up with everything recorded while paused."""
+        """Let the followers catch up with everything recorded while paused (or before)."""
         for gate in self._gates:
             with gate.lock:
                 gate.is_open = True
         for gate in self._gates:
             gate.release()
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Prompt every follower to process what its leaders recorded that it has not.
+
+        eventsourcing's runners process what a leader records *while they run*;
+        events recorded before (a store opened again, a history written by the
+        leader alone) wait until the leader records something new, or until
+        this is called. With threads it returns at once: :meth:`wait` waits.
+        While paused, the prompts are kept until :meth:`resume`.
+
+        >>> from workbench.systems.examples import SYSTEM, Counter
+        >>> with open_system(SYSTEM, paused=True) as run:
+        ...     _ = run.get(Counter).count(1)
+        ...     run.resume()  # resume catches up too
+        ...     run.lag()["lag"].tolist()
+        [0]
+        """
+        self._check_open()
+        for name in self.system.leaders:  # upstream first, as they were wrapped
+            for gate in self._gates:
+                if gate.leader_name == name:
+                    gate.prompt()
 
     def wait(self, timeout: float = 10.0) -> bool:
         """Wait until no follower lags (threads process soon, not at once); ``True`` if so."""

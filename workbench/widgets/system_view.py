@@ -47,7 +47,8 @@ class SystemView(widgets.VBox):  # type: ignore[misc]
     Refresh redraws once; "Follow live" redraws after every save on any of the
     system's applications (at most every ``interval`` seconds; the last save
     is always drawn). "Pause followers" holds the followers back
-    (:meth:`SystemRun.pause`), so the lag grows while commands are issued.
+    (:meth:`SystemRun.pause`), so the lag grows while commands are issued;
+    "Catch up" prompts them to process what is waiting (:meth:`SystemRun.catch_up`).
     """
 
     def __init__(self, run: SystemRun, *, interval: float = 0.5) -> None:
@@ -71,6 +72,11 @@ class SystemView(widgets.VBox):  # type: ignore[misc]
             tooltip="Redraw after every save on the system's applications",
         )
         self.pause_button = widgets.Button(description="Pause followers", layout=_BUTTON)
+        self.catch_up_button = widgets.Button(
+            description="Catch up",
+            tooltip="Prompt every follower to process what its leaders recorded",
+            layout=_BUTTON,
+        )
         self.status = widgets.HTML()
         self.lag_table = widgets.HTML()
         self.chart_output = widgets.Box()
@@ -85,10 +91,13 @@ class SystemView(widgets.VBox):  # type: ignore[misc]
 
         self.refresh_button.on_click(lambda _: self.refresh())
         self.pause_button.on_click(lambda _: self._toggle_pause())
+        self.catch_up_button.on_click(lambda _: self._catch_up())
         self.follow.observe(self._follow_changed, names="value")
         super().__init__(
             [
-                widgets.HBox([self.refresh_button, self.follow, self.pause_button]),
+                widgets.HBox(
+                    [self.refresh_button, self.follow, self.pause_button, self.catch_up_button]
+                ),
                 self.status,
                 widgets.Label("Followers' lag behind their leaders"),
                 self.chart_output,
@@ -140,6 +149,12 @@ class SystemView(widgets.VBox):  # type: ignore[misc]
             self.run.resume()
         else:
             self.run.pause()
+        self.refresh()
+
+    def _catch_up(self) -> None:
+        self.run.catch_up()
+        if self.run.runner_name == "threads":
+            self.run.wait(timeout=2.0)  # most of it, then the picture as it is
         self.refresh()
 
     def _follow_changed(self, change: dict[str, Any]) -> None:
