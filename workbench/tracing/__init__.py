@@ -27,6 +27,9 @@ a correlation               the id of the first command or event of the business
                             process, inherited by everything it causes
 ==========================  ==============================================================
 
+:func:`~workbench.event_batches` (what projections and process runs read)
+leaves a traced event's trace in its payload, under ``"__trace__"``.
+
 Who sets the cause: :meth:`~workbench.CommandSet.submit` (the command, and a
 new correlation unless one is in force: :func:`correlated`); a
 :class:`~workbench.ProcessRun` step (the upstream event it delivers, for the
@@ -285,7 +288,18 @@ def follow_causes(app: Any) -> None:
     with the upstream event's correlation (or, if it has none, its own id:
     it starts the business process). An application constructed without
     :func:`tracing_env` gets the tracing mapper here, unless it has a mapper
-    of its own. Calling it twice changes nothing.
+    of its own. Calling it twice changes nothing. Without it, a follower run
+    in the leader's thread (eventsourcing's ``SingleThreadedRunner``) records
+    its events under whatever cause the leader's command had.
+
+    >>> from eventsourcing.system import ProcessApplication
+    >>> class Printer(ProcessApplication):
+    ...     def policy(self, domain_event, processing_event):
+    ...         pass
+    >>> printer = Printer(env=tracing_env())
+    >>> follow_causes(printer)
+    >>> type(printer.mapper).__name__
+    'TracingMapper'
     """
     if not callable(getattr(app, "process_event", None)) or not hasattr(app, "mapper"):
         raise TypeError(
