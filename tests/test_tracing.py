@@ -10,6 +10,7 @@ histories.
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -466,3 +467,66 @@ def test_an_unknown_business_process_says_which_ones_there_are() -> None:
         app.place("soup")
     with pytest.raises(TraceError, match="lunch-1"):
         trace({"Kitchen": app}, "dinner-2")
+
+
+class Tab(Aggregate):
+    """An aggregate whose ``__init__`` takes any keywords, built by an explicit event class."""
+
+    class Opened(Aggregate.Created):
+        table: int
+        guests: int
+
+    class Paid(Aggregate.Event):
+        amount: int
+
+        def apply(self, aggregate: Aggregate) -> None:
+            aggregate.paid = self.amount  # type: ignore[attr-defined]
+
+    def __init__(self, table: int, guests: int, **kwargs: Any) -> None:
+        self.opened_with = {"table": table, "guests": guests, **kwargs}
+        self.paid = 0
+
+
+class Tabs(Application[UUID]):
+    def open(self, table: int, guests: int) -> UUID:
+        tab = Tab._create(Tab.Opened, table=table, guests=guests)
+        self.save(tab)
+        return tab.id
+
+    def pay(self, tab_id: UUID, amount: int) -> None:
+        tab: Tab = self.repository.get(tab_id)
+        tab.trigger_event(Tab.Paid, amount=amount)
+        self.save(tab)
+
+
+def test_an_init_taking_any_keywords_is_not_given_the_trace(tmp_path: Path) -> None:
+    path = tmp_path / "tabs.sqlite"
+    traced = open_app(Tabs, path)
+    with correlated("dinner-1"):
+        tab_id = traced.open(table=4, guests=2)
+        traced.pay(tab_id, 30)
+    plain = Tabs(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
+    for app in (plain, traced):
+        tab = app.repository.get(tab_id)
+        assert tab.opened_with == {"table": 4, "guests": 2}
+        assert (tab.paid, tab.version) == (30, 2)
+        assert TRACE_KEY not in vars(tab)
+    # the same events, whichever mapper read them (dataclass equality: the fields)
+    assert list(plain.events.get(tab_id)) == list(traced.events.get(tab_id))
+    assert load_events(path).correlation_id.tolist() == ["dinner-1", "dinner-1"]
+
+
+def test_the_trace_view_needs_no_domain_code(tmp_path: Path) -> None:
+    path = tmp_path / "kitchen.sqlite"
+    app = open_app(Kitchen, path)
+    commands = CommandSet(app)
+    order = commands.submit("place", dish="soup").returned
+    with correlated("lunch-3"):
+        commands.submit("cook", order_id=str(order))
+    app.close()
+    with sqlite3.connect(path) as conn:  # topics of a module nobody has
+        conn.execute("UPDATE stored_events SET topic = replace(topic, ?, 'gone.away')", [__name__])
+    t = trace({"Kitchen": path}, "lunch-3")
+    assert t.events.event_type.tolist() == ["Order.Cooked"]
+    assert t.events.caused_by.tolist() == ["command cook"]
+    assert t.events.version.tolist() == [2]
