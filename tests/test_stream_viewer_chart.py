@@ -41,3 +41,15 @@ def test_refresh_redraws_the_chart_of_a_small_stream() -> None:
     app.schedule_conference("JS18", "ConFoo JS", date(2018, 3, 8))
     assert viewer.refresh() == 1
     assert viewer.chart_view.value != before
+
+
+def test_the_chart_says_in_words_what_it_shows() -> None:
+    import xml.etree.ElementTree as ET
+
+    app = open_app(Ticketing, "sqlite::memory:")
+    app.schedule_conference("PHP18", "ConFoo", date(2018, 3, 7))
+    svg = ET.fromstring(StreamViewer(app, chart_interval=0.0).chart_view.value)
+    title = svg[0]
+    assert svg.get("role") == "img" and title.tag == "{http://www.w3.org/2000/svg}title"
+    assert title.text is not None
+    assert title.text.startswith("Events per type over time: 1 event of 1 type (Conference.")
