@@ -9,6 +9,7 @@ two systems, as notebook 08 does.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from uuid import UUID
 
 import pytest
 from eventsourcing.application import Application
@@ -43,19 +44,19 @@ class Kettle(Aggregate):
         self.litres -= cups * 0.25
 
 
-class Kitchen(Application[object]):
-    def fill_kettle(self, litres: float) -> object:
+class Kitchen(Application[UUID]):
+    def fill_kettle(self, litres: float) -> UUID:
         kettle = Kettle(litres)
         self.save(kettle)
         return kettle.id
 
-    def boil_kettle(self, kettle_id: object) -> None:
-        kettle = self.repository.get(kettle_id)  # type: ignore[arg-type]
+    def boil_kettle(self, kettle_id: UUID) -> None:
+        kettle: Kettle = self.repository.get(kettle_id)
         kettle.boil()
         self.save(kettle)
 
-    def pour_tea(self, kettle_id: object, cups: int) -> None:
-        kettle = self.repository.get(kettle_id)  # type: ignore[arg-type]
+    def pour_tea(self, kettle_id: UUID, cups: int) -> None:
+        kettle: Kettle = self.repository.get(kettle_id)
         kettle.pour(cups)
         self.save(kettle)
 
