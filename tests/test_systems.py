@@ -485,3 +485,60 @@ def test_catch_up_processes_what_was_recorded_before_the_run(where: str, runner:
         run.catch_up()
         assert run.wait(10)
         assert lag_rows(run) == [("Till", "Ledger", 2, 2, 0), ("Ledger", "Auditor", 2, 2, 0)]
+
+
+# A policy that reads what the follower's own commands recorded ---------------------------
+
+RATES = UUID("0c6e2f4a-8b1d-4d3e-9f5a-7b2c4e6d8f10")
+
+
+class Rate(Aggregate):
+    @staticmethod
+    def create_id(currency: str) -> UUID:
+        return uuid5(RATES, currency)
+
+    @event("Set")
+    def __init__(self, currency: str, per_unit: Decimal) -> None:
+        self.currency = currency
+        self.per_unit = per_unit
+
+
+class Pricing(ProcessApplication[UUID]):
+    """Books each sale in euros, at the rate its own command set (not its policy)."""
+
+    def set_rate(self, per_unit: str) -> None:
+        self.save(Rate("EUR", Decimal(per_unit)))
+
+    @singledispatchmethod
+    def policy(
+        self, domain_event: DomainEventProtocol[UUID], processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        """Other events need no price."""
+
+    @policy.register(Sale.Made)  # type: ignore[attr-defined]
+    def _(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        rate: Rate = self.repository.get(Rate.create_id("EUR"))
+        amount = domain_event.price * rate.per_unit
+        processing_event.collect_events(Entry(domain_event.originator_id, amount))
+
+
+def test_a_sandbox_seeded_with_the_followers_own_events(where: str) -> None:
+    with open_system(System(pipes=[[Till, Pricing]]), where) as run:
+        run.get(Pricing).set_rate("0.5")
+        run.get(Till).sell("tea", "3.00")
+        empty = run.stepper("Pricing").step()
+        assert empty is not None and empty.error is not None
+        assert "AggregateNotFoundError" in empty.error  # the empty copy has no rate
+        seeded = run.stepper("Pricing", seed="own")
+        assert [type(e).__qualname__ for e in seeded.own_events()] == ["Rate.Set"]
+        step = seeded.step()
+        assert step is not None and step.ok
+        assert step.recorded[0].payload["amount"] == Decimal("1.500")
+        assert seeded.back() is not None  # Back seeds the new copy again
+        again = seeded.step()
+        assert again is not None and again.recorded == step.recorded
+        by_hand = run.stepper("Pricing", seed=lambda pricing: pricing.set_rate("2"))
+        done = by_hand.step()
+        assert done is not None and done.recorded[0].payload["amount"] == Decimal("6.00")
+        with pytest.raises(SystemRunError, match="seed='own'"):
+            run.stepper("Pricing", seed="everything")  # type: ignore[arg-type]

@@ -68,7 +68,7 @@ from workbench.tracing import follow_causes
 
 if TYPE_CHECKING:
     from workbench.systems.map import SystemMap
-    from workbench.systems.stepping import PolicyStepper
+    from workbench.systems.stepping import PolicyStepper, Seed
 
 __all__ = ["LAG_COLUMNS", "RUNNERS", "SystemRun", "SystemRunError", "open_system"]
 
@@ -458,16 +458,19 @@ class SystemRun:
         leader: str | None = None,
         sandbox: bool = True,
         start: int = 0,
+        seed: Seed = None,
     ) -> PolicyStepper:
         """A stepper over ``follower``'s real policy (see :class:`PolicyStepper`).
 
-        ``sandbox=True`` steps a copy in memory (Back works); ``sandbox=False``
-        steps the real follower, forward only, while the run is paused.
+        ``sandbox=True`` steps a copy in memory (Back works), empty or prepared
+        by ``seed`` (``"own"``: the follower's own events; or a function);
+        ``sandbox=False`` steps the real follower, forward only, while the run
+        is paused.
         """
         from workbench.systems.stepping import PolicyStepper
 
         name = follower if isinstance(follower, str) else follower.name
-        return PolicyStepper(self, name, leader=leader, sandbox=sandbox, start=start)
+        return PolicyStepper(self, name, leader=leader, sandbox=sandbox, start=start, seed=seed)
 
     # Closing and showing ---------------------------------------------------------------
 

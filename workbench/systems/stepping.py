@@ -45,9 +45,9 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
@@ -56,12 +56,12 @@ from eventsourcing.system import Follower
 
 from workbench.reading.decoding import short_name
 from workbench.stores import open_app
-from workbench.tracing import TRACE_KEY, follow_causes, trace_of
+from workbench.tracing import TRACE_KEY, Cause, TracingMapper, follow_causes, trace_of
 
 if TYPE_CHECKING:
     from workbench.systems.run import SystemRun
 
-__all__ = ["PolicyStep", "PolicyStepper", "RecordedEvent"]
+__all__ = ["PolicyStep", "PolicyStepper", "RecordedEvent", "Seed"]
 
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 """Attributes every event has; the payload is the rest."""
@@ -148,12 +148,36 @@ class PolicyStep:
         return step_html(self)
 
 
+Seed = Literal["own"] | Callable[[Any], object] | None
+"""How a sandbox copy starts: empty (``None``), with the follower's own events, or by a function."""
+
+
+def _by_policy(cause: Cause | None) -> bool:
+    """Whether an event with this trace was recorded by a policy (caused by an upstream event)."""
+    if cause is None:
+        return False
+    causation = cause.causation_id
+    return "@" not in causation and causation.rpartition(":")[2].isdigit()
+
+
 class PolicyStepper:
     """Step ``follower``'s real policy over ``leader``'s events (see the module docstring).
 
     Build one with :meth:`SystemRun.stepper`. ``leader`` may be left out when
     the follower follows one application. ``start`` (sandbox only) is the
     upstream position to start after.
+
+    ``seed`` prepares each new sandbox copy (at the start, and again on Back):
+
+    * ``None`` (default): an empty copy; it holds only what its policy records.
+      A policy that reads state the follower's own commands made (a conference
+      scheduled on a box office) fails there, and the step says so.
+    * ``"own"``: the real follower's own events first — every event it recorded
+      that its policy did not (told apart by their cause, :mod:`workbench.tracing`),
+      all of them, whenever they were recorded. Close to the real follower's
+      state, not exact: a command recorded after step N is already there at step 1.
+    * a function ``seed(copy)``: your own preparation, e.g.
+      ``lambda box_office: box_office.schedule_conference(...)``.
     """
 
     def __init__(
@@ -164,6 +188,7 @@ class PolicyStepper:
         leader: str | None = None,
         sandbox: bool = True,
         start: int = 0,
+        seed: Seed = None,
     ) -> None:
         from workbench.systems.run import SystemRunError
 
@@ -186,6 +211,16 @@ class PolicyStepper:
         self.leader = run.app(leader)
         self.sandbox = sandbox
         self.start = 0 if not sandbox else int(start)
+        if seed is not None and not callable(seed) and seed != "own":
+            raise SystemRunError(
+                f"seed={seed!r} is not understood: use seed='own' (the follower's own "
+                "events), a function that takes the sandbox copy, or None (an empty copy)"
+            )
+        if seed is not None and not sandbox:
+            raise SystemRunError("seed= prepares a sandbox copy: the real follower has its state")
+        self.seed = seed
+        """How a new sandbox copy is prepared before the first step (see the class docstring)."""
+        self._own: list[DomainEventProtocol[Any]] | None = None
         self.mapper: Mapper[Any] = self.real.mappers[leader]
         """The follower's mapper for the leader's events (the leader's cipher, transcodings)."""
         self.steps: list[PolicyStep] = []
@@ -211,7 +246,45 @@ class PolicyStepper:
     def _new_copy(self) -> Follower[Any]:
         copy = open_app(type(self.real), "memory", env=self.run.env)
         follow_causes(copy)  # as the real follower: what it records is caused by the event in
+        if self.seed == "own":
+            own = self.own_events()
+            if own:
+                copy.save(*own)
+        elif callable(self.seed):
+            self.seed(copy)
         return copy
+
+    def own_events(self) -> list[DomainEventProtocol[Any]]:
+        """The real follower's events its policy did not record (read once, then kept).
+
+        Those its own commands recorded: events without a cause, or caused by a
+        command, as :mod:`workbench.tracing` recorded them (what its policy
+        records is caused by the upstream event, ``"<stream>:<version>"``).
+        """
+        from workbench.systems.run import SystemRunError
+
+        if self._own is not None:
+            return self._own
+        if not isinstance(self.real.mapper, TracingMapper):
+            raise SystemRunError(
+                f"seed='own' tells the {self.follower_name}'s own events from its policy's by "
+                f"their cause, and {self.follower_name} records none (it has a mapper of its "
+                f"own, {type(self.real.mapper).__name__}): pass seed=a function that prepares "
+                "the sandbox copy instead"
+            )
+        own: list[DomainEventProtocol[Any]] = []
+        start = 1
+        while True:
+            page = self.real.recorder.select_notifications(start=start, limit=1_000)
+            for n in page:
+                event = self.real.mapper.to_domain_event(n)
+                if not _by_policy(trace_of(event)):
+                    own.append(event)
+            if len(page) < 1_000:
+                break
+            start = page[-1].id + 1
+        self._own = own
+        return own
 
     def _next(self) -> Notification | None:
         found = self.leader.recorder.select_notifications(
