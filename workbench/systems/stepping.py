@@ -16,8 +16,11 @@ Two places to step in, because eventsourcing cannot un-record a processed event:
   recorded events from ``start`` on. The real follower and both stores are
   never touched. **Back** rebuilds the sandbox and processes steps 1 … N-1 again
   (the events are kept, so the leader is not read again; the policy runs N-1
-  times in memory). The sandbox holds only what its own policy recorded: events
-  the real follower recorded by its own commands are not in it.
+  times in memory). The copy starts empty, so it holds only what its policy
+  recorded, unless ``seed=`` prepares it: ``seed="own"`` copies in the events
+  the real follower's own commands recorded (a policy that reads them, as a
+  box office reading the conference it scheduled, then works as in the real
+  follower), or ``seed=function`` does your own preparation.
 * ``sandbox=False``: the real follower, while the run is paused
   (``run.pause()``). Steps are recorded in the follower's store and are
   **forward only**: ``back()`` says why it cannot.
