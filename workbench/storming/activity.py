@@ -122,9 +122,8 @@ _IRREGULAR = {
     "done": "do",
     "did": "do",
     "got": "get",
-    "free": "complimentary",
 }
-"""Past forms that no suffix rule finds (and one synonym the teaching domain uses)."""
+"""Past forms that no suffix rule finds."""
 _TOKENS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
