@@ -424,6 +424,11 @@ def test_a_follower_wrapped_with_follow_causes_records_what_caused_its_events() 
             "text",
         ]
         assert point["encoding"]["y"]["field"] == "application"
+        # a system reacting within the second: events one step after another
+        assert point["encoding"]["x"]["field"] == "step"
+        assert t.chart(axis="time").to_dict()["layer"][1]["encoding"]["x"]["field"] == "time"
+        with pytest.raises(ValueError, match="'auto', 'time' or 'step'"):
+            t.chart(axis="later")  # type: ignore[arg-type]
         assert point["encoding"]["y"]["sort"] == ["Kitchen", "Printer"]
         datasets = chart["datasets"]
         links = datasets[rule["data"]["name"]]

@@ -17,7 +17,7 @@ event's cause to it, and the cause in the tooltip.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import altair as alt
 import pandas as pd
@@ -35,12 +35,24 @@ TRACE_CHART_COLUMNS = (
 """The columns :func:`trace_chart` needs."""
 
 
-def trace_chart(rows: pd.DataFrame, *, width: int = 560, title: str = "") -> Any:
+def trace_chart(
+    rows: pd.DataFrame,
+    *,
+    axis: Literal["auto", "time", "step"] = "auto",
+    width: int = 560,
+    title: str = "",
+) -> Any:
     """One lane per application, one point per event, a rule from cause to effect.
 
-    ``rows`` has the columns :data:`TRACE_CHART_COLUMNS` (a trace's ``events``).
-    Causes outside the rows (a command) are named in the tooltip only.
+    ``rows`` has the columns :data:`TRACE_CHART_COLUMNS` (a trace's ``events``),
+    in time order. Causes outside the rows (a command) are named in the
+    tooltip only. ``axis``: ``"time"`` places events at their time,
+    ``"step"`` one after another (1, 2, 3, ...); ``"auto"`` takes steps when
+    the whole process took less than a second (a system reacting at once,
+    where times would all fall on one spot).
     """
+    if axis not in ("auto", "time", "step"):
+        raise ValueError(f"axis={axis!r}: use 'auto', 'time' or 'step'")
     missing = [c for c in TRACE_CHART_COLUMNS if c not in rows.columns]
     if missing:
         raise ValueError(
@@ -57,12 +69,16 @@ def trace_chart(rows: pd.DataFrame, *, width: int = 560, title: str = "") -> Any
             "step": range(1, len(rows) + 1),
         }
     )
+    if axis == "auto":
+        span = data["time"].max() - data["time"].min() if len(data) else pd.Timedelta(0)
+        axis = "step" if pd.isna(span) or span < pd.Timedelta(seconds=1) else "time"
+    at = "step" if axis == "step" else "time"
     # A rule from each event's cause (when the cause is one of the rows) to the event.
-    places = zip(data["application"], data["time"], strict=True)
+    places = zip(data["application"], data[at], strict=True)
     where = dict(zip(rows["event_id"].astype(str), places, strict=True))
     links = []
     for cause, app, time, effect in zip(
-        rows["causation_id"], data["application"], data["time"], data["event_type"], strict=True
+        rows["causation_id"], data["application"], data[at], data["event_type"], strict=True
     ):
         found = where.get(str(cause)) if isinstance(cause, str) else None
         if found is not None:
@@ -77,7 +93,14 @@ def trace_chart(rows: pd.DataFrame, *, width: int = 560, title: str = "") -> Any
             )
     lanes = sorted(set(data["application"]), key=list(data["application"]).index)
     y = alt.Y("application:N", title=None, sort=lanes)
-    x = alt.X("time:T", title="time")
+    kind = "Q" if at == "step" else "T"
+    x = alt.X(
+        f"{at}:{kind}",
+        title="step (in time order)" if at == "step" else "time",
+        # steps: a tick at each, room for the last one's label on the right
+        axis=alt.Axis(values=list(data["step"]), format="d") if at == "step" else alt.Undefined,
+        scale=alt.Scale(domain=[0.5, len(data) + 1]) if at == "step" else alt.Undefined,
+    )
     height = max(80, 60 * len(lanes))
     rules = (
         alt.Chart(
@@ -85,8 +108,8 @@ def trace_chart(rows: pd.DataFrame, *, width: int = 560, title: str = "") -> Any
         )
         .mark_rule(strokeDash=[4, 3], color="#888")
         .encode(
-            x=alt.X("from_time:T"),
-            x2="to_time:T",
+            x=alt.X(f"from_time:{kind}"),
+            x2=f"to_time:{kind}",
             y=alt.Y("from_app:N", sort=lanes, title=None),
             y2="to_app:N",
             tooltip=[alt.Tooltip("effect:N", title="caused")],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -60,11 +60,16 @@ class Trace:
         """The applications the process went through, in the order it reached them."""
         return list(dict.fromkeys(self.events["application"]))
 
-    def chart(self, *, width: int = 560) -> Any:
-        """The timeline: one lane per application, a rule from each cause to its effect."""
+    def chart(self, *, axis: Literal["auto", "time", "step"] = "auto", width: int = 560) -> Any:
+        """The timeline: one lane per application, a rule from each cause to its effect.
+
+        ``axis`` as :func:`workbench.charts.traces.trace_chart` takes it (steps
+        when the whole process took under a second, else time).
+        """
         from workbench.charts.traces import trace_chart
 
-        return trace_chart(self.events, width=width, title=f"business process {self.short_id}")
+        title = f"business process {self.short_id}"
+        return trace_chart(self.events, axis=axis, width=width, title=title)
 
     @property
     def short_id(self) -> str:
