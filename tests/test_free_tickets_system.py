@@ -6,6 +6,8 @@ stores that outlive a process.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -342,6 +344,21 @@ def test_killed_mid_grant_and_restarted_grants_exactly_once(lasting_store: str, 
     assert restarted.purchases == ONCE_EACH and restarted.tickets == EXPECTED
     assert restarted.tracked == restarted.leader_position == 18
     assert "SIGKILL" in str(crash)
+
+
+def test_the_child_without_a_hook_is_a_restart_that_catches_up(tmp_path: Path) -> None:
+    record_sample(str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench.examples.free_tickets.crash", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "CAUGHT UP"
+    crm, box_office = open_alone(Sponsorship, str(tmp_path)), open_alone(BoxOffice, str(tmp_path))
+    assert grants(box_office, crm).purchases == ONCE_EACH
 
 
 def test_crashing_needs_a_store_that_outlives_the_process() -> None:

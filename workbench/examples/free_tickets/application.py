@@ -39,12 +39,20 @@ From the domain (this example's own code):
   sponsor's id (:func:`~.domainmodel.free_tickets_id`). When the whole log is
   processed again in the same store (tracking lost, restored from a backup), the
   policy finds the account already granted, or the purchase already there, and
-  issues nothing. If two box offices race on one store, the loser's write is a
-  version conflict; :meth:`BoxOffice.process_event` processes the event again,
-  and the policy now sees the grant.
+  issues nothing. If two box offices race on one store, the loser's write is
+  refused (the position is tracked already, or a version of an aggregate
+  it changed is taken); :meth:`BoxOffice.process_event` then asks the store:
+  position processed, stop; otherwise process the event again, and the policy
+  now sees the grant.
 
 What is NOT covered:
 
+- The rule is the CRM's (``Sponsor.is_settled``) applied to what the box office
+  has heard, in the CRM's order: a sponsor whose invoices are all settled gets
+  its tickets then, even if the CRM raises another invoice later.
+- Catching up by itself. A follower processes when its leader records
+  something; events the CRM recorded while the box office was down wait for
+  the next one, or for :func:`~workbench.examples.free_tickets.system.catch_up`.
 - Anything outside this store. Sending the sponsor an e-mail about its tickets
   from the policy would happen again after a crash: a side effect needs its own
   outbox and an idempotent receiver.
@@ -117,14 +125,14 @@ class BoxOffice(ProcessApplication[UUID], Ticketing):
     """
 
     name = "BoxOffice"
-    topics: ClassVar[list[str]] = [get_topic(cls) for cls in _FOLLOWED]  # type: ignore[misc]
+    topics = tuple(get_topic(cls) for cls in _FOLLOWED)
     """Only the CRM events the policy uses are pulled."""
     free_ticket_type: ClassVar[str | None] = None
     """The ticket type of free tickets; ``None``: the conference's first ticket type."""
     conflict_attempts: ClassVar[int] = 3
     """How many times an event is processed again after a version conflict."""
 
-    def policy(  # type: ignore[override]
+    def policy(
         self, domain_event: DomainEventProtocol[Any], processing_event: ProcessingEvent[UUID]
     ) -> None:
         """Note the CRM's fact on the sponsor's account; issue free tickets when due."""
