@@ -182,6 +182,15 @@ def test_replaying_the_whole_log_after_losing_the_tracking_grants_nothing_again(
     assert found.purchases == ONCE_EACH and found.tracked == 18
 
 
+def test_pulling_again_from_position_0_with_the_tracking_kept_is_harmless(running: Any) -> None:
+    record_sample(running)
+    box_office = running.get(BoxOffice)
+    before = box_office.recorder.max_notification_id()
+    box_office.pull_and_process(Sponsorship.name, start=0)  # each one refused as processed
+    assert box_office.recorder.max_notification_id() == before
+    assert grants(box_office).purchases == ONCE_EACH
+
+
 def test_a_grant_already_there_is_recognised_by_its_id_not_repeated(running: Any) -> None:
     """The deterministic purchase id: tickets issued under it before are the grant."""
     sponsors = record_sample(running)
