@@ -21,6 +21,8 @@ DRAWS: dict[str, tuple[int, int]] = {
     "04-inside-the-model.ipynb": (1, 6),  # versions of a conference; the command cycle x6
     "05-projections.ipynb": (3, 0),  # projection view, sponsor pipeline, sales
     "06-process-managers.ipynb": (0, 1),  # the process stepper's state diagram
+    "07-event-driven-architecture.ipynb": (1, 4),  # the lag (SystemView); the system map
+    # (the run, the view, run.map()), the trace's timeline
     "08-event-storming.ipynb": (0, 7),  # your board (widget, exercise), the comparison;
     # the boards from code, the PNG handout, the coffee corner
     "09-closing.ipynb": (0, 2),  # the purchase process, the storming board
