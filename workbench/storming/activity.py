@@ -29,7 +29,7 @@ are judged too. Aggregates and read models are compared as sets, not in order.
 **Names.** Case, spacing, ``_`` and dots never matter (``TicketsReserved`` is
 *Tickets reserved*). Plural and tense are near-misses (*Ticket reserve* for
 ``TicketsReserved``), as are typos, the aggregate's name in front (*Purchase paid*) and
-a name with words left out or added: they count as found, and the hint gives the
+a name with words left out (*Reserved*): they count as found, and the hint gives the
 code's name. A policy matches when it names what the code's policy does (the words
 after ``→`` in the code: *issue free tickets*).
 
@@ -263,7 +263,7 @@ class Match:
     yours: Sticky
     code: Expected
     near: bool = False
-    """Spelled differently from the code (plural, tense, a typo, words added or left out)."""
+    """Spelled differently from the code (plural, tense, a typo, words left out)."""
 
     @property
     def code_name(self) -> str:
