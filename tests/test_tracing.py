@@ -47,7 +47,7 @@ from workbench.processes import Action, ActionContext, Timeout, timeout
 from workbench.reading._columns import trace_columns
 from workbench.samples import SAMPLE_TICKETING
 from workbench.tracing import TRACE_KEY, TracingMapper, event_id
-from workbench.tracing.view import TraceError
+from workbench.tracing.view import SHOWN_ROWS, TraceError
 
 START = datetime(2018, 3, 1, 9, 0, tzinfo=UTC)
 KEY = AESCipher.create_key(16)
@@ -464,6 +464,20 @@ def test_follow_causes_installs_the_mapper_on_a_follower_built_without_it() -> N
 def test_follow_causes_refuses_what_is_not_a_process_application() -> None:
     with pytest.raises(TypeError, match="ProcessApplication"):
         follow_causes(object())
+
+
+def test_a_long_process_shows_the_first_rows_and_says_how_many_more() -> None:
+    app = open_app(Kitchen)
+    with correlated("banquet"):
+        for n in range(SHOWN_ROWS + 5):
+            app.place(f"dish {n}")
+    t = trace({"Kitchen": app}, "banquet")
+    assert len(t) == SHOWN_ROWS + 5
+    page = t._repr_html_()
+    assert "dish" not in page  # payloads are not part of a trace
+    assert page.count("</tr>") == SHOWN_ROWS + 1  # the header and the rows shown
+    assert "... and 5 more event(s)" in page
+    assert t.events.caused_by.eq("banquet").all()  # a named process, not an event or command
 
 
 def test_an_unknown_business_process_says_which_ones_there_are() -> None:

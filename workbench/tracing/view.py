@@ -35,6 +35,10 @@ TRACE_COLUMNS = [
 """The columns of :attr:`Trace.events`, in order."""
 
 
+SHOWN_ROWS = 50
+"""Rows of the table a trace shows in a notebook (the chart shows every event)."""
+
+
 class TraceError(ValueError):
     """A trace could not be drawn; the message says why and what to do."""
 
@@ -83,9 +87,11 @@ class Trace:
     def _repr_html_(self) -> str:
         from workbench.charts import to_svg
 
-        table = self.events.drop(columns=["event_id"]).to_html(
-            index=False, border=0, classes="wb-trace"
-        )
+        shown = self.events.drop(columns=["event_id"]).head(SHOWN_ROWS)
+        table = shown.to_html(index=False, border=0, classes="wb-trace")
+        more = len(self.events) - len(shown)
+        if more:
+            table += f"<p>... and {more} more event(s): Trace.events has them all</p>"
         return (
             f"<div class='wb-trace'><p>{html.escape(repr(self))}</p>"
             f"{to_svg(self.chart())}{table}</div>"
