@@ -461,3 +461,10 @@ def test_the_account_notes_each_fact_once_and_owes_nothing_after_the_grant() -> 
     assert account.tickets_due() == 0
     assert account.free_tickets == free_tickets_id("PHP18", UUID(int=1))
     assert len(account.collect_events()) == 1
+
+
+def test_crashing_a_box_office_with_nothing_left_to_grant_says_so(tmp_path: Path) -> None:
+    with running_system(str(tmp_path)) as runner:
+        record_sample(runner)  # every sponsor granted already
+    with pytest.raises(RuntimeError, match="never reached 'during' of a grant"):
+        crash_box_office(str(tmp_path), "during")

@@ -37,7 +37,6 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
 from workbench.examples.free_tickets.application import BoxOffice
-from workbench.examples.free_tickets.domainmodel import SponsorAccount
 from workbench.examples.free_tickets.system import running_system, system_env
 from workbench.examples.sponsorship.application import Sponsorship
 from workbench.stores import Store, StoreError, parse_store
@@ -405,8 +404,3 @@ def _wait_for_hook(child: subprocess.Popen[str], at: str, timeout: float) -> int
         f"the box office never reached '{at}' of a grant (nothing left to grant? "
         f"record CRM events it has not processed first){': ' + err.strip() if err else ''}"
     )
-
-
-def accounts(box_office: BoxOffice, sponsors: dict[str, UUID]) -> dict[str, SponsorAccount]:
-    """Each company's account in the box office (for showing what it heard)."""
-    return {company: box_office.get_account(sponsor) for company, sponsor in sponsors.items()}
