@@ -68,6 +68,7 @@ FAR = 2_000
 """Moving the view over more recorded steps than this starts over and folds instead."""
 
 _BATCH = 20_000
+_META_SET = frozenset(_META)
 
 
 def jump(
@@ -158,12 +159,11 @@ def _head_cursor(run: ProcessRun) -> int:
 
 
 def _jump_to_position(run: ProcessRun, position: int, keep: int) -> None:
-    nxt = run.upstream.next_after(_head_cursor(run), run.declaration.event_types)
-    if nxt is not None and nxt.position <= position:
+    if position > _head_cursor(run):
         if len(run.steps) - run.view > FAR:
             _start_over(run)
-        _forward(run, position, None, keep)
-        return
+        if _forward(run, position, None, keep):
+            return
     target = _delivered_by(run, position)
     if target is None or abs(run.view - target) > FAR:
         _start_over(run)
@@ -217,8 +217,11 @@ def _fresh_log(run: ProcessRun) -> ProcessLog:
     )
 
 
-def _forward(run: ProcessRun, position: int | None, when: datetime | None, keep: int) -> None:
-    """From the head: fold all but the last ``keep`` events up to the target, step those."""
+def _forward(run: ProcessRun, position: int | None, when: datetime | None, keep: int) -> bool:
+    """From the head: fold all but the last ``keep`` events up to the target, step those.
+
+    Returns whether any upstream event was delivered.
+    """
     while not run.at_head:
         run.step()
     upto = position if position is not None else run.upstream.max_position()
@@ -234,6 +237,8 @@ def _forward(run: ProcessRun, position: int | None, when: datetime | None, keep:
             fold.deliver(held.popleft())
     if fold is not None:
         fold.commit()
+    elif not held and when is None:
+        return False  # nothing new up to the position (and nothing to ask the upstream log)
     types = run.declaration.event_types
     while True:
         nxt = run.upstream.next_after(run.cursor, types)
@@ -247,6 +252,7 @@ def _forward(run: ProcessRun, position: int | None, when: datetime | None, keep:
             break
     if when is not None:
         run.advance(when - run.clock.now())
+    return True
 
 
 # Reading ---------------------------------------------------------------------------------
@@ -255,10 +261,12 @@ def _forward(run: ProcessRun, position: int | None, when: datetime | None, keep:
 class _Payload(Mapping[str, Any]):
     """An event's attributes without its metadata, read from the batch when asked."""
 
-    __slots__ = ("_row",)
+    __slots__ = ("_row", "names")
 
-    def __init__(self, row: Mapping[str, Any]) -> None:
+    def __init__(self, row: Mapping[str, Any], names: frozenset[str]) -> None:
         self._row = row
+        self.names = names
+        """The fields of this event type in this batch (the same set for each of its events)."""
 
     def __getitem__(self, key: str) -> Any:
         if key in _META:
@@ -280,10 +288,16 @@ def _events(run: ProcessRun, after: int, upto: int) -> Iterator[UpstreamEvent]:
         return
     names: dict[str, str] = {}
     for batch in event_batches(history, after, upto=upto, topics=topics, batch_size=_BATCH):
-        for position, stream_id, version, topic, payload, _error in batch:
+        fields: dict[str, frozenset[str]] = {}
+        for position, stream_id, version, topic, payload, error in batch:
             name = names.get(topic)
             if name is None:
                 name = names[topic] = short_name(topic)
+            present = fields.get(topic)
+            if present is None or error is not None:
+                present = frozenset(payload) - _META_SET
+                if error is None:
+                    fields[topic] = present
             stamp = payload.get("timestamp")
             yield UpstreamEvent(
                 position,
@@ -291,7 +305,7 @@ def _events(run: ProcessRun, after: int, upto: int) -> Iterator[UpstreamEvent]:
                 stream_id,
                 version,
                 stamp if isinstance(stamp, datetime) else None,
-                _Payload(payload),
+                _Payload(payload, present),
             )
 
 
@@ -302,8 +316,9 @@ class _Fold:
     """A dry run's steps, folded into per-instance records (mirrors ``ProcessRun``'s steps)."""
 
     def __init__(self, run: ProcessRun) -> None:
-        from workbench.processes.run import Anomaly
+        from workbench.processes.run import ALREADY, DRY, Anomaly
 
+        self.already, self.dry = ALREADY, DRY
         self.run = run
         self.decl = run.declaration
         self.records = run.instances.fold_all()
@@ -318,12 +333,15 @@ class _Fold:
         self.ledger = dict(run.ledger)
         self.anomalies: list[Anomaly] = []
         self._anomaly = Anomaly
+        self.after = {item.name: item.after for item in self.decl.timeouts}
+        self.remember = self.decl.remember
 
     # one step each ------------------------------------------------------------------
 
     def deliver(self, event: UpstreamEvent) -> None:
         stamp = event.timestamp
-        while True:
+        heap = self.heap
+        while heap:
             wake = self._next_wakeup()
             if wake is None:
                 break
@@ -335,10 +353,10 @@ class _Fold:
             if not fire:
                 break
             self._follow(due)
-            heapq.heappop(self.heap)
+            heapq.heappop(heap)
             self._fire(wake)
-        if stamp is not None:
-            self._follow(stamp)
+        if stamp is not None and self.follow and stamp > self.clock:
+            self.clock = stamp
         key = self.decl.correlate(event)
         self.number += 1
         if key is not None:
@@ -361,8 +379,10 @@ class _Fold:
         while heap:
             due, _seq, key, kind, name = heap[0]
             record = self.records.get(key)
-            if record is not None and kind == "timeout" and record.timeouts.get(name) == due:
-                return heap[0]
+            if record is not None and kind == "timeout":
+                timeouts = record.timeouts
+                if timeouts is not None and timeouts.get(name) == due:
+                    return heap[0]
             heapq.heappop(heap)
         return None
 
@@ -373,7 +393,7 @@ class _Fold:
         elif key in self.owned:
             return record
         else:
-            record = _copy(record)
+            record = record.copy()
         self.records[key] = record
         self.owned.add(key)
         return record
@@ -387,8 +407,6 @@ class _Fold:
         event: UpstreamEvent | None,
         base: datetime | None,
     ) -> None:
-        from workbench.processes.run import ALREADY, DRY
-
         decl = self.decl
         record.modified_on = self.clock
         found = decl.transition_for(record.state, trigger)
@@ -397,38 +415,50 @@ class _Fold:
             allowed = ", ".join(decl.allowed_from(record.state)) or "nothing: it is a final state"
             reason = f"{trigger} is not allowed in state {record.state!r} (allowed: {allowed})"
             record.anomalies += 1
-            if is_timeout:
+            if is_timeout and record.timeouts:
                 record.timeouts.pop(trigger[len(TIMEOUT_PREFIX) :], None)
+                record.timeouts = record.timeouts or None
             record.version += 1
             self.anomalies.append(
                 self._anomaly(self.number, key, trigger, position, record.state, reason)
             )
             return
         base = base or self.clock
-        scheduled = {name: base + decl.timeout(name).after for name in found.schedule}
-        trigger_id = f"{trigger}@{base.isoformat()}" if is_timeout else f"@{position}"
-        for name in found.actions:
-            action_key = f"{key}/{trigger_id}/{name}"
-            if action_key in record.done:
-                continue
-            outcome = ALREADY if action_key in self.ledger else DRY
-            record.done[action_key] = outcome
-            self.ledger[action_key] = outcome
-            record.version += 1
+        if found.actions:
+            trigger_id = f"{trigger}@{base.isoformat()}" if is_timeout else f"@{position}"
+            ledger = self.ledger
+            for name in found.actions:
+                action_key = f"{key}/{trigger_id}/{name}"
+                if action_key in record.done[::2]:
+                    continue
+                outcome = self.already if action_key in ledger else self.dry
+                record.done += (action_key, outcome)
+                ledger[action_key] = outcome
+                record.version += 1
         record.state = found.target
         timeouts = record.timeouts
-        if is_timeout:
-            timeouts.pop(trigger[len(TIMEOUT_PREFIX) :], None)
-        for name in found.cancel:
-            timeouts.pop(name, None)
-        timeouts.update(scheduled)
-        if event is not None and decl.remember:
+        if timeouts:
+            if is_timeout:
+                timeouts.pop(trigger[len(TIMEOUT_PREFIX) :], None)
+            for name in found.cancel:
+                timeouts.pop(name, None)
+        if event is not None and self.remember:
             data = event.data
-            record.data.update({f: plain(data[f]) for f in decl.remember if f in data})
+            present = data.names if isinstance(data, _Payload) else data
+            for field in self.remember:
+                if field in present:
+                    if record.data is None:
+                        record.data = {}
+                    record.data[field] = plain(data[field])
         record.version += 1
-        for name, due in scheduled.items():
+        for name in found.schedule:
+            due = base + self.after[name]
+            if timeouts is None:
+                timeouts = {}
+            timeouts[name] = due
             heapq.heappush(self.heap, (due, self.seq, key, "timeout", name))
             self.seq += 1
+        record.timeouts = timeouts or None
 
     # the run takes the result --------------------------------------------------------------
 
@@ -483,13 +513,3 @@ class _Fold:
         run.ledger = self.ledger
         run._attention = {key for key, record in self.records.items() if record.timeouts}
         run._unsure = set()
-
-
-def _copy(record: Folded) -> Folded:
-    copied = Folded(record.state, record.version, record.created_on)
-    copied.modified_on = record.modified_on
-    copied.timeouts = dict(record.timeouts)
-    copied.data = dict(record.data)
-    copied.done = dict(record.done)
-    copied.anomalies = record.anomalies
-    return copied
