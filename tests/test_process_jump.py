@@ -302,3 +302,33 @@ def test_only_a_dry_run_in_memory_with_a_manual_clock_jumps(
     with pytest.raises(ProcessError, match="in-memory process store"):
         on_file.jump(position=10)
     assert on_file.view == 0 and not on_file.instances
+
+
+def test_the_stepper_jumps_to_a_position_or_a_time_and_says_what_went_wrong(
+    history: Ticketing,
+) -> None:
+    from workbench.widgets.process_stepper import ProcessStepper
+
+    run = fresh(history)
+    stepper = ProcessStepper(run)
+    assert stepper.jump_to.description == "Jump to"  # its name for a screen reader
+    position = top_of(history) // 2
+    stepper.jump_to.value = f"{position:,}"
+    stepper.jump_button.click()
+    assert stepper.message.startswith(f"jumped to step {run.view:,}")
+    assert_same(run, stepped_to(history, position))
+    while not stepper.back_button.disabled:
+        stepper.back_button.click()
+    assert run.view == run.steps.floor and "jump" in stepper.view.value
+    first = run.upstream.first_timestamp()
+    assert first is not None
+    when = first + timedelta(days=20)
+    stepper.jump_to.value = when.strftime("%Y-%m-%d %H:%M")  # no zone: the run's clock's
+    stepper.jump_button.click()
+    assert run.clock.now() == when.replace(second=0, microsecond=0)
+    before = fingerprint(run)
+    for bad, said in [("next tuesday", "cannot read"), (str(top_of(history) + 5), "past the end")]:
+        stepper.jump_to.value = bad
+        stepper.jump_button.click()
+        assert said in stepper.message and "#b00020" in stepper.status.value
+        assert fingerprint(run) == before

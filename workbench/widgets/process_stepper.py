@@ -1,7 +1,9 @@
 """A stepper for process managers: a thin view over :class:`~workbench.processes.ProcessRun`.
 
 Buttons step, step back, run to the end or to a breakpoint, reset, advance the
-clock, and retry or abandon a parked instance. Under them is the run's own
+clock, jump to a position or a time (a dry run, :meth:`ProcessRun.jump`: deep
+into a long history without taking every step), and retry or abandon a parked
+instance. Under them is the run's own
 view (:func:`workbench.processes.view.run_html`, what the run shows as a cell's
 value): the state diagram with the current state highlighted and the transition
 just taken, the actions emitted, pending timeouts, failures and anomalies.
@@ -18,6 +20,8 @@ just taken, the actions emitted, pending timeouts, failures and anomalies.
 from __future__ import annotations
 
 import html
+import re
+from datetime import datetime
 from typing import Any
 
 import ipywidgets as widgets
@@ -72,6 +76,16 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
             layout=widgets.Layout(width="150px"),
         )
         self.advance_button = widgets.Button(description="Advance clock (min)", layout=_BUTTON)
+        self.jump_to = widgets.Text(
+            description="Jump to",
+            placeholder="a position (900000) or a time (2018-03-01 09:30)",
+            layout=widgets.Layout(width="360px"),
+        )
+        self.jump_button = widgets.Button(
+            description="Jump",
+            tooltip="go to that upstream position or business time without taking every step",
+            layout=_BUTTON,
+        )
         self.dead_letter = widgets.Dropdown(
             options=[], description="Dead letter", layout=widgets.Layout(width="340px")
         )
@@ -88,6 +102,7 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
         self.reset_button.on_click(lambda _: self._do(self._reset))
         self.break_button.on_click(lambda _: self._do(self._break))
         self.advance_button.on_click(lambda _: self._do(self._advance))
+        self.jump_button.on_click(lambda _: self._do(self._jump))
         self.retry_button.on_click(lambda _: self._do(self._retry))
         self.abandon_button.on_click(lambda _: self._do(self._abandon))
         self.break_kind.observe(self._kind_changed, names="value")
@@ -99,6 +114,7 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
                 ),
                 widgets.HBox([self.break_kind, self.break_value, self.break_button]),
                 widgets.HBox([self.minutes, self.advance_button]),
+                widgets.HBox([self.jump_to, self.jump_button]),
                 widgets.HBox([self.dead_letter, self.retry_button, self.abandon_button]),
                 self.status,
                 self.view,
@@ -125,7 +141,36 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
         return "replayed a recorded step (nothing sent again)" if replaying else ""
 
     def _back(self) -> str:
-        return "" if self.run.back() is not None else "already at the start"
+        if self.run.back() is not None:
+            return ""
+        if self.run.steps.floor:
+            return (
+                f"steps before #{self.run.steps.floor:,} were jumped over, not kept: "
+                "jump to an earlier position to see them"
+            )
+        return "already at the start"
+
+    def _jump(self) -> str:
+        text = self.jump_to.value.strip()
+        run = self.run
+        if re.fullmatch(r"\d[\d,_ ]*", text):
+            run.jump(position=int(re.sub(r"[,_ ]", "", text)))
+        else:
+            try:
+                when = datetime.fromisoformat(text)
+            except ValueError:
+                raise ProcessError(
+                    f"cannot read {text!r}: type an upstream position (e.g. 900000) "
+                    "or a time (e.g. 2018-03-01 09:30)"
+                ) from None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=run.clock.now().tzinfo)
+            run.jump(time=when)
+        kept = run.view - run.steps.floor if run.steps.floor else run.view
+        return (
+            f"jumped to step {run.view:,}, position {run.cursor:,}, clock {run.now:%Y-%m-%d %H:%M}"
+            f"; Back goes over the last {kept:,} step(s)"
+        )
 
     def _end(self) -> str:
         taken = self.run.run_to_end(max_steps=self.max_run)
@@ -189,7 +234,7 @@ class ProcessStepper(widgets.VBox):  # type: ignore[misc]
         keys = [d["instance"] for d in dead]
         self.dead_letter.value = chosen if chosen in keys else (keys[0] if keys else None)
         self.retry_button.disabled = self.abandon_button.disabled = not dead
-        self.back_button.disabled = run.view == 0
+        self.back_button.disabled = run.view == 0 or run.view <= run.steps.floor
         color = "#b00020" if error else "#37474f"
         message = html.escape(self.message)
         self.status.value = f"<span style='color:{color}'>{message}</span>" if message else ""
