@@ -28,7 +28,14 @@ from typing import Any
 
 import axe_playwright_python
 import pytest
-from browserkit import NOTEBOOKS, BrowserSession, NotebookRuns, chart_marks, svg_shapes
+from browserkit import (
+    NOTEBOOKS,
+    BrowserSession,
+    NotebookRuns,
+    chart_marks,
+    svg_shapes,
+    wait_until,
+)
 from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -110,11 +117,15 @@ def test_notebook_outputs_have_no_serious_accessibility_violation(
     notebook_runs: NotebookRuns, name: str
 ) -> None:
     lab = notebook_runs.get(f"notebooks/{name}")
-    # audit what a person sees: charts and diagrams drawn (test_notebooks checks the counts)
+    # audit what a person sees: every chart and diagram drawn, and no new one coming
+    # (test_notebooks checks how many each notebook draws)
+    seen: tuple[int, int] | None = None
     for _ in range(60):
         marks, shapes = chart_marks(lab.notebook), svg_shapes(lab.notebook)
-        if all(n > 0 for n in marks + shapes):
+        drawn = (len(marks), len(shapes))
+        if all(n > 0 for n in marks + shapes) and drawn == seen:
             break
+        seen = drawn
         lab.page.wait_for_timeout(500)
     found = axe_violations(lab.page, OUTPUTS)
     problems = failing(found)
@@ -125,6 +136,38 @@ def test_notebook_outputs_have_no_serious_accessibility_violation(
         f"{name}: axe-core finds {len(problems)} critical or serious accessibility "
         "problem(s) in the outputs:\n  " + "\n  ".join(problems)
     )
+
+
+def test_the_time_travel_slider_is_named_and_moves_by_keyboard(
+    notebook_runs: NotebookRuns,
+) -> None:
+    """A screen reader finds the slider by its name, and the arrow keys travel in time."""
+    shown = [n for n in NAMES if "TimeTravelView(" in (NOTEBOOKS / n).read_text("utf-8")]
+    assert shown, "no notebook shows a TimeTravelView: show one, or drop this test"
+    lab = notebook_runs.get(f"notebooks/{shown[0]}")
+    travel = lab.notebook.locator(".wb-travel").first
+    slider = travel.get_by_role("slider", name="Version")
+    readout = travel.locator(".wb-travel-version .widget-readout")
+    newest = int(readout.inner_text())
+    assert newest > 1, f"the chosen stream should have several versions, shows {newest}"
+    slider.focus()
+    slider.press("ArrowLeft")
+    state = travel.locator(".wb-travel-heading")
+    wait_until(
+        lambda: (
+            readout.inner_text() == str(newest - 1)
+            and f"version {newest - 1} of {newest}" in state.inner_text()
+        ),
+        20,
+        lambda: f"ArrowLeft did not travel to version {newest - 1}: {state.inner_text()!r}",
+    )
+    slider.press("End")
+    wait_until(
+        lambda: f"version {newest} of {newest}" in state.inner_text(),
+        20,
+        lambda: f"End did not travel back to version {newest}: {state.inner_text()!r}",
+    )
+    lab.shot("travelled-by-keyboard")
 
 
 def test_the_audit_finds_an_unnamed_control_and_an_unnamed_drawing(

@@ -5,7 +5,8 @@ name (its ``description`` is a ``<label>`` tied to nothing), so a screen reader
 announces "slider" and nothing else, and axe-core reports it (rule
 ``aria-input-field-name``, serious). This widget is the browser's own range input
 inside a ``<label>``: named by ``description``, moved by keyboard (arrows, Home,
-End, Page Up/Down) as well as by mouse, and read out next to it (``<output
+End, Page Up/Down: JupyterLab's notebook shortcuts don't take these keys from it) as
+well as by mouse, and read out next to it (``<output
 class="widget-readout">``). It keeps ``IntSlider``'s traits (``value``, ``min``,
 ``max``, ``step``, ``description``), so code that assigns or observes them works
 the same. It draws offline: the ES module is the text below, sent by the kernel.
@@ -33,6 +34,9 @@ function render({ model, el }) {
   text.className = "wb-slider-description";
   const input = document.createElement("input");
   input.type = "range";
+  // the arrow keys move the slider: JupyterLab's notebook shortcuts (ArrowLeft folds
+  // a heading in command mode) must not take them
+  input.setAttribute("data-lm-suppress-shortcuts", "true");
   const readout = document.createElement("output");
   readout.className = "widget-readout";
   label.append(text, input, readout);
