@@ -332,3 +332,14 @@ def test_the_stepper_jumps_to_a_position_or_a_time_and_says_what_went_wrong(
         stepper.jump_button.click()
         assert said in stepper.message and "#b00020" in stepper.status.value
         assert fingerprint(run) == before
+
+
+def test_a_time_before_the_run_clock_started_is_refused(history: Ticketing) -> None:
+    first = fresh(history).upstream.first_timestamp()
+    assert first is not None
+    run = ProcessRun(PURCHASE, history, clock=ManualClock(first + timedelta(days=30)))
+    run.jump(position=top_of(history) // 2)
+    before = fingerprint(run)
+    with pytest.raises(ProcessError, match="before this run's clock started"):
+        run.jump(time=first + timedelta(days=1))
+    assert fingerprint(run) == before

@@ -149,6 +149,11 @@ def _check(run: ProcessRun, position: int | None, time: datetime | None, keep: i
             f"{time.isoformat()} is before the history's first event ({first.isoformat()}): "
             "jump to that time or later"
         )
+    if time < run._start_clock:
+        raise ProcessError(
+            f"{time.isoformat()} is before this run's clock started "
+            f"({run._start_clock.isoformat()}): jump to that time or later"
+        )
 
 
 # Where to go -------------------------------------------------------------------------
