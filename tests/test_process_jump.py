@@ -343,3 +343,19 @@ def test_a_time_before_the_run_clock_started_is_refused(history: Ticketing) -> N
     with pytest.raises(ProcessError, match="before this run's clock started"):
         run.jump(time=first + timedelta(days=1))
     assert fingerprint(run) == before
+
+
+def test_a_run_whose_clock_does_not_follow_the_events_jumps_too(history: Ticketing) -> None:
+    top = top_of(history)
+    for position in (top // 3, top):
+        jumped = fresh(history, STRICT, follow_event_time=False)
+        jumped.jump(position=position, keep=5)
+        stepped = fresh(history, STRICT, follow_event_time=False)
+        while (nxt := stepped.upstream.next_after(stepped.cursor, STRICT.event_types)) and (
+            nxt.position <= position
+        ):
+            stepped.step()
+        assert_same(jumped, stepped)
+        jumped.advance(minutes=20)
+        stepped.advance(minutes=20)
+        assert_same(jumped, stepped)
