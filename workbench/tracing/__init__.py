@@ -42,6 +42,23 @@ inside :func:`caused_by` or :func:`correlated`.
 :func:`~workbench.stores.open_app` installs the mapper; an application with
 its *own* ``MAPPER_TOPIC`` keeps it, and its events are then not traced.
 
+Why in the state: eventsourcing's stored event has four fields (id, version,
+topic, state) on every recorder; a column of our own would need our own
+recorders for memory, SQLite and PostgreSQL and would not be encrypted, and
+a table beside the events would not travel with them (a copied file, a
+follower reading the notification log). The state goes wherever the event goes.
+
+Cost (measured on a shared, busy 2-core machine): recording an event inside a
+cause ~20 us more (78 -> 99 us per ``place`` in memory); reading one through
+:class:`TracingMapper` ~8 us more (18 -> 27 us); :func:`~workbench.load_events`
+no slower on untraced histories (a million events: 15.0, 17.4, 19.0 s before,
+12.5, 15.7, 14.8 s after, runs interleaved) and 100,000 traced events in
+about 2 s, as many untraced ones.
+
+Limits: an event class whose ``apply`` copies ``vars(self)`` onto the
+aggregate would copy the key too when read with eventsourcing's plain mapper;
+``__trace__`` is reserved (a payload field of that name is taken as the trace).
+
 >>> with correlated("order-42"):
 ...     current_cause()
 Cause(causation_id='order-42', correlation_id='order-42')
