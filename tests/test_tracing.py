@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID
@@ -424,13 +425,15 @@ def test_a_follower_wrapped_with_follow_causes_records_what_caused_its_events() 
             "text",
         ]
         assert point["encoding"]["y"]["field"] == "application"
+        datasets = chart["datasets"]
         # a system reacting within the second: events one step after another
         assert point["encoding"]["x"]["field"] == "step"
+        assert text["encoding"]["text"]["field"] == "label"  # the event's own name
+        assert [x["label"] for x in datasets[text["data"]["name"]]] == ["Placed", "Printed"]
         assert t.chart(axis="time").to_dict()["layer"][1]["encoding"]["x"]["field"] == "time"
         with pytest.raises(ValueError, match="'auto', 'time' or 'step'"):
             t.chart(axis="later")  # type: ignore[arg-type]
         assert point["encoding"]["y"]["sort"] == ["Kitchen", "Printer"]
-        datasets = chart["datasets"]
         links = datasets[rule["data"]["name"]]
         assert [(x["from_app"], x["to_app"], x["effect"]) for x in links] == [
             ("Kitchen", "Printer", "Ticket.Printed")
@@ -549,3 +552,37 @@ def test_the_trace_view_needs_no_domain_code(tmp_path: Path) -> None:
     assert t.events.event_type.tolist() == ["Order.Cooked"]
     assert t.events.caused_by.tolist() == ["command cook"]
     assert t.events.version.tolist() == [2]
+
+
+def test_free_tickets_one_sponsor_traced_from_the_crm_into_the_box_office() -> None:
+    from workbench.examples.free_tickets import BoxOffice
+    from workbench.examples.free_tickets.system import system
+    from workbench.examples.sponsorship import Sponsorship
+    from workbench.systems import open_system
+
+    run = open_system(system)
+    try:
+        crm, box_office = run.get(Sponsorship), run.get(BoxOffice)
+        conference = box_office.schedule_conference("PHP18", "ConFoo PHP", date(2018, 3, 7))
+        box_office.add_ticket_type(conference, "Conference", Decimal("450.00"), 100)
+        commands = CommandSet(crm)
+        with correlated("acme"):
+            sponsor = str(
+                commands.submit(
+                    "register_sponsor", company="Acme", conference_code="PHP18", contact="a@b"
+                ).returned
+            )
+            commands.submit("sign_contract", sponsor_id=sponsor, level="Bronze")
+            commands.submit("raise_invoice", sponsor_id=sponsor, invoice_number="I1", amount="9")
+        settled = commands.submit("settle_invoice", sponsor_id=sponsor, invoice_number="I1")
+        assert settled.outcome == "recorded", settled.message
+        t = trace({"Sponsorship": crm, "BoxOffice": box_office})  # the newest: the settlement
+        rows = t.events[["application", "event_type", "caused_by"]].values.tolist()
+        assert rows[0] == ["Sponsorship", "Sponsor.InvoiceSettled", "command settle_invoice"]
+        assert ["BoxOffice", "TicketPurchase.Paid", "Sponsorship: Sponsor.InvoiceSettled"] in rows
+        assert {app for app, _, _ in rows[1:]} == {"BoxOffice"}
+        earlier = trace({"Sponsorship": crm, "BoxOffice": box_office}, "acme")
+        assert earlier.applications == ["Sponsorship", "BoxOffice"]
+        assert "TicketPurchase.Paid" not in set(earlier.events.event_type)
+    finally:
+        run.close()

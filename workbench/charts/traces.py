@@ -33,6 +33,7 @@ TRACE_CHART_COLUMNS = (
     "caused_by",
 )
 """The columns :func:`trace_chart` needs."""
+_MAX_WIDTH = 1400
 
 
 def trace_chart(
@@ -69,6 +70,8 @@ def trace_chart(
             "step": range(1, len(rows) + 1),
         }
     )
+    # the label: the event's own name (its aggregate is in the tooltip), slanted
+    data["label"] = data["event_type"].str.rsplit(".", n=1).str[-1]
     if axis == "auto":
         span = data["time"].max() - data["time"].min() if len(data) else pd.Timedelta(0)
         axis = "step" if pd.isna(span) or span < pd.Timedelta(seconds=1) else "time"
@@ -101,7 +104,9 @@ def trace_chart(
         axis=alt.Axis(values=list(data["step"]), format="d") if at == "step" else alt.Undefined,
         scale=alt.Scale(domain=[0.5, len(data) + 1]) if at == "step" else alt.Undefined,
     )
-    height = max(80, 60 * len(lanes))
+    height = max(100, 90 * len(lanes))
+    if at == "step":  # room for each step's label
+        width = max(width, min(_MAX_WIDTH, 55 * len(data)))
     rules = (
         alt.Chart(
             pd.DataFrame(links, columns=["from_app", "from_time", "to_app", "to_time", "effect"])
@@ -134,8 +139,8 @@ def trace_chart(
     )
     labels = (
         alt.Chart(data)
-        .mark_text(align="left", dx=8, dy=-8, fontSize=10)
-        .encode(x=x, y=y, text="event_type:N")
+        .mark_text(align="left", dx=6, dy=-8, fontSize=10, angle=330)
+        .encode(x=x, y=y, text="label:N")
     )
     chart = alt.layer(rules, points, labels).properties(width=width, height=height)
     return chart.properties(title=title) if title else chart
