@@ -46,6 +46,8 @@ def test_system_view_redraws_the_lag_when_paused_and_resumed(run: Any) -> None:
     assert view.chart_data["lag"].tolist() == [2]
     assert "2 event(s) waiting" in view.status.value
     assert view.chart_widget.spec["datasets"]  # the chart's data was swapped in
+    # no unnamed vega-embed "…" menu for a screen reader to stumble on (axe: summary-name)
+    assert view.chart_widget.embed_options == {"actions": False}
     view.pause_button.click()
     assert not run.paused
     assert view.chart_data["lag"].tolist() == [0]

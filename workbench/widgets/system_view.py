@@ -29,7 +29,7 @@ from typing import Any
 import altair as alt
 import ipywidgets as widgets
 
-from workbench.charts import enable_offline
+from workbench.charts import EMBED_OPTIONS, enable_offline
 from workbench.charts.projections import spec_with_data
 from workbench.charts.systems import lag_chart
 from workbench.live import on_recorded
@@ -139,7 +139,7 @@ class SystemView(widgets.VBox):  # type: ignore[misc]
             chart = lag_chart(frame)
             self._spec = chart.to_dict()
             enable_offline()  # Vega from vl-convert, never from a CDN
-            self.chart_widget = alt.JupyterChart(chart)
+            self.chart_widget = alt.JupyterChart(chart, embed_options=EMBED_OPTIONS)
             self.chart_output.children = (self.chart_widget,)
             return
         self.chart_widget.spec = spec_with_data(self._spec, frame)
