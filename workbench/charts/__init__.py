@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["EMBED_OPTIONS", "enable_offline", "to_png", "to_svg"]
+__all__ = ["EMBED_OPTIONS", "enable_offline", "live_chart", "to_png", "to_svg"]
 
 EMBED_OPTIONS: dict[str, Any] = {"actions": False}
 """vega-embed options for every chart shown in a notebook: no "…" actions menu.
@@ -41,6 +41,22 @@ def enable_offline() -> None:
     alt.JupyterChart.enable_offline()
     alt.renderers.enable("jupyter", offline=True, embed_options=EMBED_OPTIONS)
     _enabled = True
+
+
+def live_chart(chart: Any) -> Any:
+    """An ``altair.JupyterChart`` of ``chart`` for a widget to redraw: offline, no menu.
+
+    The one way a widget makes a live chart: Vega from the bundle (:func:`enable_offline`)
+    and vega-embed's :data:`EMBED_OPTIONS` (no "…" menu a screen reader cannot name).
+
+    >>> import altair as alt
+    >>> live_chart(alt.Chart().mark_point()).embed_options
+    {'actions': False}
+    """
+    import altair as alt
+
+    enable_offline()
+    return alt.JupyterChart(chart, embed_options=EMBED_OPTIONS)
 
 
 def to_svg(chart: Any) -> str:

@@ -28,11 +28,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import altair as alt
 import ipywidgets as widgets
 import pandas as pd
 
-from workbench.charts import EMBED_OPTIONS, enable_offline
+from workbench.charts import live_chart
 from workbench.charts.projections import auto_chart, spec_with_data
 from workbench.projections import ProjectionError, ProjectionRun, ReadModel
 
@@ -294,8 +293,7 @@ class ProjectionView(widgets.VBox):  # type: ignore[misc]
                     return
                 raise
             self._base_spec = chart.to_dict()
-            enable_offline()  # Vega from vl-convert, never from a CDN
-            self.chart_widget = alt.JupyterChart(chart, embed_options=EMBED_OPTIONS)
+            self.chart_widget = live_chart(chart)  # offline Vega, no unnamed menu
             self.chart_widget.add_class("wb-projection-jupyterchart")
             self.chart_output.children = (self.chart_widget,)
             return
