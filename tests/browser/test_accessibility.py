@@ -16,12 +16,14 @@ dev extra, so ``make test`` installs it and nothing is fetched at test time); it
 injected into the page with Playwright and run over ``.jp-OutputArea`` with the
 WCAG 2.0/2.1 A and AA rules plus axe's best practices.  A finding of impact
 ``critical`` or ``serious`` fails the test, listed as rule, impact, the element's
-HTML and the notebook.  The notebooks are run once per session
+HTML, the notebook and the cell; every finding of any impact is written to
+``artifacts/accessibility/<notebook>.json``.  The notebooks are run once per session
 (``notebook_runs``), shared with ``test_notebooks.py``: the audit costs no second run.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from typing import Any
 import axe_playwright_python
 import pytest
 from browserkit import (
+    ARTIFACTS,
     NOTEBOOKS,
     BrowserSession,
     NotebookRuns,
@@ -53,6 +56,9 @@ RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 FAILING = ("critical", "serious")
 """Impacts that fail the audit (``moderate`` and ``minor`` are not counted)."""
+
+REPORTS = ARTIFACTS / "accessibility"
+"""Where axe-core's full findings (moderate and minor too) go, one JSON file per notebook."""
 
 
 def axe_violations(page: Page, include: str) -> list[dict[str, Any]]:
@@ -128,6 +134,8 @@ def test_notebook_outputs_have_no_serious_accessibility_violation(
         seen = drawn
         lab.page.wait_for_timeout(500)
     found = axe_violations(lab.page, OUTPUTS)
+    REPORTS.mkdir(parents=True, exist_ok=True)  # every finding, any impact, for the curious
+    (REPORTS / f"{Path(name).stem}.json").write_text(json.dumps(found, indent=1), "utf-8")
     problems = failing(found)
     lab.shot("audited")
     for line in failing(found, theirs=True):
