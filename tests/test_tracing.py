@@ -125,6 +125,9 @@ def test_commands_carry_their_cause_on_every_store(store: str) -> None:
     assert df.causation_id.str.match(COMMAND_ID).all()
     # each command starts its own business process
     assert df.correlation_id.tolist() == [first, second]
+    # the result names its run and its business process, to follow with trace()
+    assert (placed.command_id, placed.correlation_id) == (first, first)
+    assert (cooked.command_id, cooked.correlation_id) == (second, second)
     if store != "memory":  # the SQLite file or the PostgreSQL URL alone, no application
         assert load_events(store).causation_id.tolist() == [first, second]
 
@@ -140,6 +143,8 @@ def test_commands_inside_correlated_share_the_business_process() -> None:
     assert df.correlation_id.tolist()[:2] == ["lunch-7", "lunch-7"]
     assert df.correlation_id[2] == df.causation_id[2] != "lunch-7"
     assert df.causation_id[0] != df.causation_id[1]  # two commands, two causes
+    assert df.causation_id[0] == commands.history[0].command_id
+    assert commands.history[1].correlation_id == "lunch-7"
 
 
 def test_an_event_read_by_the_tracing_mapper_keeps_its_trace_apart() -> None:

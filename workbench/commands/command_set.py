@@ -162,7 +162,8 @@ class CommandSet:
         failure: Exception | None = None
         # the command causes what it records (workbench.tracing), in a new business
         # process unless one is in force (tracing.correlated)
-        with command_cause(name), capturing(self.app) as capture:
+        with command_cause(name) as cause, capturing(self.app) as capture:
+            result.command_id, result.correlation_id = cause.causation_id, cause.correlation_id
             try:
                 result.returned = method(*args, **kwargs)
             except Exception as e:

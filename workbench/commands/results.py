@@ -106,6 +106,10 @@ class CommandResult:
     """The log position before the call."""
     duration_ms: float = 0.0
     """How long the call took (conversion, command, decoding its events)."""
+    command_id: str = ""
+    """This run's id, the cause of the events it recorded (:mod:`workbench.tracing`)."""
+    correlation_id: str = ""
+    """The business process its events belong to: follow it with :func:`workbench.trace`."""
 
     @property
     def ok(self) -> bool:
