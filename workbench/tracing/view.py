@@ -93,7 +93,11 @@ class Trace:
         if more:
             table += f"<p>... and {more} more event(s): Trace.events has them all</p>"
         return (
-            f"<div class='wb-trace'><p>{html.escape(repr(self))}</p>"
+            # it scrolls itself when wider than the notebook, and takes focus so the
+            # keyboard can scroll it (not JupyterLab's output box, which takes none)
+            f"<div class='wb-trace' tabindex='0' role='region' style='overflow-x:auto' "
+            f"aria-label='{html.escape(repr(self), quote=True)}'>"
+            f"<p>{html.escape(repr(self))}</p>"
             f"{to_svg(self.chart())}{table}</div>"
         )
 
