@@ -82,11 +82,12 @@ def axe_violations(page: Page, include: str) -> list[dict[str, Any]]:
                     const output = el && el.closest('.jp-OutputArea-output');
                     node.cell = el ? cells.indexOf(el.closest('.jp-Cell')) : -1;
                     node.text = output ? output.innerText.slice(0, 80) : '';
-                    // JupyterLab's own output box, scrolling a pandas DataFrame: neither ours
+                    // JupyterLab's own output box scrolling a DataFrame as pandas shows it
+                    // (class "dataframe" alone; our tables add a class of their own)
+                    const table = el && el.querySelector(':scope > table, :scope > div > table');
                     node.theirs = violation.id === 'scrollable-region-focusable' && !!el
                         && el.matches('.jp-OutputArea-output')
-                        && !!el.querySelector(
-                            ':scope > table.dataframe, :scope > div > table.dataframe');
+                        && !!table && table.className === 'dataframe';
                 }
             }
             return results.violations;
@@ -195,6 +196,9 @@ def test_the_audit_finds_an_unnamed_control_and_an_unnamed_drawing(
              <div class="jp-OutputArea-output" style="width:100px;overflow:auto">
                <table class="dataframe"><tr><td style="white-space:nowrap">a table far wider
                than its box</td></tr></table></div>
+             <div class="jp-OutputArea-output" style="width:100px;overflow:auto">
+               <table class="dataframe wb-ours"><tr><td style="white-space:nowrap">our table
+               far wider than its box</td></tr></table></div>
            </div></div>
            <input type="number" value="4"></main>"""
     )
@@ -210,8 +214,9 @@ def test_the_audit_finds_an_unnamed_control_and_an_unnamed_drawing(
     } <= set(found), sorted(found)
     assert len(found["label"]["nodes"]) == 1, "the input outside the outputs is not audited"
     problems, theirs = failing(violations), failing(violations, theirs=True)
-    assert len(problems) >= 6, problems
+    assert len(problems) >= 7, problems
     assert any('class="ours"' in line for line in problems), "our scroll box must take focus"
+    assert any("our table" in line for line in problems), "a table of ours is ours"
     assert len(theirs) == 1 and "dataframe" in theirs[0], theirs
 
 
