@@ -8,9 +8,11 @@ kernel; :func:`to_svg` and :func:`to_png` render a chart in Python for handouts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-__all__ = ["EMBED_OPTIONS", "enable_offline", "live_chart", "to_png", "to_svg"]
+__all__ = ["EMBED_OPTIONS", "enable_offline", "live_chart", "save_picture", "to_png", "to_svg"]
 
 EMBED_OPTIONS: dict[str, Any] = {"actions": False}
 """vega-embed options for every chart shown in a notebook: no "…" actions menu.
@@ -71,3 +73,29 @@ def to_png(chart: Any, scale: float = 2.0) -> bytes:
     import vl_convert as vlc
 
     return bytes(vlc.vegalite_to_png(chart.to_dict(), scale=scale))
+
+
+def save_picture(
+    path: str | Path, what: str, svg: Callable[[], str], png: Callable[[], bytes]
+) -> Path:
+    """Write a picture to ``path`` as ``.svg`` or ``.png``, by its suffix; return the path.
+
+    ``what`` names the picture in the error for any other suffix. Charts, storming
+    boards and system maps all save this way (for handouts).
+
+    >>> save_picture("map.gif", "a map", lambda: "", lambda: b"")
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot save a map as .gif: use .svg or .png
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        path.write_text(svg(), encoding="utf-8")
+    elif suffix == ".png":
+        path.write_bytes(png())
+    else:
+        raise ValueError(
+            f"cannot save {what} as {suffix or 'a file without suffix'}: use .svg or .png"
+        )
+    return path

@@ -195,18 +195,9 @@ def _plain(value: Any) -> Any:
 
 def save(chart: alt.TopLevelMixin | dict[str, Any], path: str | Path) -> Path:
     """Write the chart to ``path`` as ``.svg`` or ``.png`` (for handouts)."""
-    from workbench.charts import to_png, to_svg
+    from workbench.charts import save_picture, to_png, to_svg
 
     if isinstance(chart, dict):
         chart = alt.Chart.from_dict(chart)
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".svg":
-        path.write_text(to_svg(chart), encoding="utf-8")
-    elif suffix == ".png":
-        path.write_bytes(to_png(chart))
-    else:
-        raise ValueError(
-            f"cannot save a chart as {suffix or 'a file without suffix'}: use .svg or .png"
-        )
-    return path
+    shown = chart
+    return save_picture(path, "a chart", lambda: to_svg(shown), lambda: to_png(shown))

@@ -170,17 +170,9 @@ class Board:
 
     def save(self, path: str | Path, scale: float = 2.0) -> Path:
         """Write the board to ``path`` as ``.svg`` or ``.png`` (for handouts)."""
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix == ".svg":
-            path.write_text(self.to_svg(), encoding="utf-8")
-        elif suffix == ".png":
-            path.write_bytes(self.to_png(scale=scale))
-        else:
-            raise ValueError(
-                f"cannot save a board as {suffix or 'a file without suffix'}: use .svg or .png"
-            )
-        return path
+        from workbench.charts import save_picture
+
+        return save_picture(path, "a board", self.to_svg, lambda: self.to_png(scale=scale))
 
     def _repr_svg_(self) -> str:
         return self.to_svg()
