@@ -21,6 +21,8 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.charts.layering import longest_path_columns
+
 __all__ = ["StateDiagram", "describe", "state_diagram"]
 
 NODE_W = 150
@@ -83,38 +85,8 @@ def _label(trigger: str) -> str:
 
 def _layers(states: list[str], initial: str, edges: list[dict[str, Any]]) -> dict[str, int]:
     """Column of each state: the longest path from the initial state, back edges ignored."""
-    out: dict[str, list[str]] = {state: [] for state in states}
-    for e in edges:
-        if e["target"] not in out[e["source"]]:
-            out[e["source"]].append(e["target"])
-    back: set[tuple[str, str]] = set()
-    seen: set[str] = set()
-    on_path: list[str] = []
-
-    def visit(state: str) -> None:  # depth-first, marking edges that close a cycle
-        seen.add(state)
-        on_path.append(state)
-        for nxt in out[state]:
-            if nxt in on_path:
-                back.add((state, nxt))
-            elif nxt not in seen:
-                visit(nxt)
-        on_path.pop()
-
-    for root in [initial, *states]:
-        if root not in seen:
-            visit(root)
-    depth = {state: 0 for state in states}
-    for _ in states:  # relax (no cycles left): longest path
-        changed = False
-        for src, targets in out.items():
-            for dst in targets:
-                if (src, dst) not in back and src != dst and depth[dst] < depth[src] + 1:
-                    depth[dst] = depth[src] + 1
-                    changed = True
-        if not changed:
-            break
-    return depth
+    pairs = [(e["source"], e["target"]) for e in edges]
+    return longest_path_columns(states, pairs, roots=[initial])
 
 
 def _columns(

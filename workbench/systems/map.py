@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from eventsourcing.utils import resolve_topic
 
+from workbench.charts.layering import longest_path_columns
 from workbench.reading.decoding import short_name
 from workbench.systems.counting import topic_counts
 
@@ -340,34 +341,5 @@ class SystemMap:
 
 def _depths(names: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
     """Column of each application: the longest path from a leader, edges closing a cycle ignored."""
-    out: dict[str, list[str]] = {name: [] for name in names}
-    for a, b in edges:
-        out[a].append(b)
-    back: set[tuple[str, str]] = set()
-    seen: set[str] = set()
-    path: list[str] = []
-
-    def visit(name: str) -> None:
-        seen.add(name)
-        path.append(name)
-        for nxt in out[name]:
-            if nxt in path:
-                back.add((name, nxt))
-            elif nxt not in seen:
-                visit(nxt)
-        path.pop()
-
     targets = {b for _, b in edges}
-    for root in [n for n in names if n not in targets] + names:
-        if root not in seen:
-            visit(root)
-    depth = dict.fromkeys(names, 0)
-    for _ in names:
-        changed = False
-        for a, b in edges:
-            if (a, b) not in back and a != b and depth[b] < depth[a] + 1:
-                depth[b] = depth[a] + 1
-                changed = True
-        if not changed:
-            break
-    return depth
+    return longest_path_columns(names, edges, roots=[n for n in names if n not in targets])
