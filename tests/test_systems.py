@@ -123,6 +123,16 @@ RUNNERS = ["single", "threads"]
 @pytest.fixture(params=["memory", "sqlite folder", "postgresql"])
 def where(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Every kind of store a system can live on: one place per application in each."""
+    return _place(request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite folder", "postgresql"])
+def lasting(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every kind of store that outlives a run (not memory)."""
+    return _place(request, tmp_path)
+
+
+def _place(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "memory":
         return "memory"
     if request.param == "sqlite folder":
@@ -474,9 +484,8 @@ def test_encrypted_and_compressed_applications_are_stepped_and_counted(tmp_path:
 
 
 @pytest.mark.parametrize("runner", RUNNERS)
-def test_catch_up_processes_what_was_recorded_before_the_run(where: str, runner: str) -> None:
-    if where == "memory":
-        pytest.skip("a memory store does not outlive its run")
+def test_catch_up_processes_what_was_recorded_before_the_run(lasting: str, runner: str) -> None:
+    where = lasting
     with open_system(System(pipes=[[Till]]), where) as alone:  # the till records on its own
         alone.get(Till).sell("tea", "1.00")
         alone.get(Till).sell("cake", "2.00")
