@@ -29,11 +29,12 @@ one record per instance, once.
 
 Measured by ``benchmarks/process_step.py`` on the 1M-event history, jumping
 to position 900,000 (555,000 purchase events, 599,222 steps, 277,478
-instances) on a shared 2-core machine: 24.6 s against 820 s stepping there
-in the same run (33x; both slowed by a load of about 8), 8.9 s alone on a
-quieter machine; peak memory +338 MB (the child's ``ru_maxrss`` growth over
-the jump) against 2 GB and more for the run that stepped. The states,
-pending timeouts, step count, cursor and clock are the same (one digest).
+instances) on a shared 2-core machine: 9.0 s against 487 s stepping there
+in the same run (54x), and 24.6 s against 820 s (33x) in a run slowed by a
+load of about 8; peak memory +309 MB and +338 MB (the child's ``ru_maxrss``
+growth over the jump) against about 2 GB for the run that stepped. The
+states, pending timeouts, step count, cursor and clock are the same (one
+digest).
 
 Limits, by design:
 
