@@ -349,25 +349,30 @@ class SQLiteRecords:
         topics: Sequence[str] = (),
         batch_size: int = DEFAULT_BATCH,
     ) -> Iterator[list[Record]]:
+        # A page at a time, by position (as PostgresRecords does): a reader that wants
+        # a few events (a process step) reads a few rows, not DEFAULT_BATCH of them.
         sql = (
             "SELECT rowid, originator_id, originator_version, topic, state "
             f"FROM {self._table} WHERE rowid > ?"
         )
-        params: list[Any] = [after]
+        params: list[Any] = []
         if upto is not None:
             sql += " AND rowid <= ?"
             params.append(upto)
         if topics:
             sql += f" AND topic IN ({','.join('?' * len(topics))})"
             params.extend(topics)
-        sql += " ORDER BY rowid"
-        yield from _rebatch(
-            (
-                [Record(p, _stream_id(o), v, t, _state_bytes(s)) for p, o, v, t, s in rows]
-                for rows in self._query(sql, params)
-            ),
-            batch_size,
-        )
+        sql += " ORDER BY rowid LIMIT ?"
+        size = max(1, batch_size)
+        start = after
+        while True:
+            rows = [row for chunk in self._query(sql, [start, *params, size]) for row in chunk]
+            if not rows:
+                return
+            yield [Record(p, _stream_id(o), v, t, _state_bytes(s)) for p, o, v, t, s in rows]
+            if len(rows) < size:
+                return
+            start = int(rows[-1][0])
 
     def tail(self, count: int) -> list[Record]:
         sql = (
@@ -1053,17 +1058,6 @@ def arrow_batches(
         batch_size=batch_size,
         first_batch_size=first_batch_size,
     )
-
-
-def _rebatch(chunks: Iterator[list[Record]], size: int) -> Iterator[list[Record]]:
-    pending: list[Record] = []
-    for chunk in chunks:
-        pending.extend(chunk)
-        while len(pending) >= size:
-            yield pending[:size]
-            pending = pending[size:]
-    if pending:
-        yield pending
 
 
 def open_records(
