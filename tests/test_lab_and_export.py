@@ -192,20 +192,39 @@ def test_static_widgets_keep_last_state_or_leave_a_note() -> None:
         },
         "label": {"model_name": "LabelModel", "state": {"value": "a < b"}},
         "slider": {"model_name": "IntSliderModel", "state": {"value": 3}},
+        "output": {
+            "model_name": "OutputModel",
+            "state": {
+                "outputs": [
+                    {
+                        "output_type": "display_data",
+                        "data": {"image/png": "iVBO", "text/plain": "A board"},
+                    },
+                    {
+                        "output_type": "display_data",
+                        "data": {"image/png": "iVBO", "text/plain": "<Image>"},
+                    },
+                ]
+            },
+        },
     }
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("")
-    cell.outputs = [nbformat.from_dict(_view(m)) for m in ("chart", "html", "box", "slider")]
+    views = ("chart", "html", "box", "slider", "output")
+    cell.outputs = [nbformat.from_dict(_view(m)) for m in views]
     nb.cells = [cell]
     nb.metadata["widgets"] = {
         "application/vnd.jupyter.widget-state+json": {"state": states, "version_major": 2}
     }
-    assert static_widgets(nb) == 4
-    chart, html_, box, slider = (o["data"] for o in cell.outputs)
+    assert static_widgets(nb) == 5
+    chart, html_, box, slider, output = (o["data"] for o in cell.outputs)
     assert chart["image/svg+xml"].startswith("<svg")
     assert html_ == {"text/html": "<b>42 events</b>"}
     assert "<b>42 events</b>" in box["text/html"] and "a &lt; b" in box["text/html"]
     assert "IntSliderModel" in slider["text/html"] and "run the notebook" in slider["text/html"]
+    # every image has words for a screen reader: its own text, or a plain note
+    assert 'alt="A board"' in output["text/html"]
+    assert 'alt="A picture from the notebook' in output["text/html"]
     assert "widgets" not in nb.metadata
 
 

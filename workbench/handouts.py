@@ -132,10 +132,20 @@ def _output_html(output: dict[str, Any]) -> str:
     if "image/svg+xml" in data:
         return str(data["image/svg+xml"])
     if "image/png" in data:
-        return f'<img src="data:image/png;base64,{data["image/png"]}">'
+        alt = html.escape(_alt_text(data), quote=True)
+        return f'<img src="data:image/png;base64,{data["image/png"]}" alt="{alt}">'
     if "text/plain" in data:
         return f"<pre>{html.escape(str(data['text/plain']))}</pre>"
     return ""
+
+
+def _alt_text(data: dict[str, Any]) -> str:
+    """Words for an image output, for a screen reader: its plain text, unless that is a repr."""
+    plain = data.get("text/plain", "")
+    text = ("".join(plain) if isinstance(plain, list) else str(plain)).strip()
+    if text and not text.startswith("<"):
+        return text
+    return "A picture from the notebook (run the notebook to explore it)"
 
 
 def static_widgets(notebook: Any) -> int:
