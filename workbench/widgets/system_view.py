@@ -26,10 +26,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import altair as alt
 import ipywidgets as widgets
 
-from workbench.charts import EMBED_OPTIONS, enable_offline
+from workbench.charts import live_chart
 from workbench.charts.projections import spec_with_data
 from workbench.charts.systems import lag_chart
 from workbench.live import on_recorded
@@ -138,8 +137,7 @@ class SystemView(widgets.VBox):  # type: ignore[misc]
         if self._spec is None:
             chart = lag_chart(frame)
             self._spec = chart.to_dict()
-            enable_offline()  # Vega from vl-convert, never from a CDN
-            self.chart_widget = alt.JupyterChart(chart, embed_options=EMBED_OPTIONS)
+            self.chart_widget = live_chart(chart)  # offline Vega, no unnamed menu
             self.chart_output.children = (self.chart_widget,)
             return
         self.chart_widget.spec = spec_with_data(self._spec, frame)
